@@ -1,0 +1,1 @@
+"""Private mechanisms behind ``shared.logging_config``; no stable API here."""

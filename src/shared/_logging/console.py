@@ -1,0 +1,123 @@
+"""The human console line: time, level, logger, message, ``key=value`` extras.
+
+Everything that comes from log content goes through :func:`escape_controls`,
+so a logged string cannot clear the screen, retitle the terminal, move the
+cursor or forge a new log line. Our own colour codes are added afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import IO, Any, Final
+
+from . import fields as F
+from .encode import dumps
+
+# Keys shown in the line's head, or too noisy for a screen (they stay in the file).
+_NOT_SHOWN: Final = F.RESERVED_KEYS
+
+_ESCAPES: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+_ESCAPES.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x1B: "\\x1b"})
+_ESCAPES.update({c: f"\\u{c:04x}" for c in range(0x80, 0xA0)})
+# Unicode line separators and bidirectional overrides (used to disguise text).
+_ESCAPES.update({c: f"\\u{c:04x}" for c in (0x2028, 0x2029, *range(0x202A, 0x202F))})
+_ESCAPES.update({c: f"\\u{c:04x}" for c in range(0x2066, 0x206A)})
+_SINGLE_LINE: Final = str.maketrans(_ESCAPES)
+# In a traceback, newlines and tabs are the layout: keep them.
+_MULTI_LINE: Final = str.maketrans({k: v for k, v in _ESCAPES.items() if k not in (0x09, 0x0A)})
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character shown as an escape, on one line."""
+    if text.isprintable():  # the common case: nothing to do, no copy
+        return text
+    return text.translate(_SINGLE_LINE)
+
+
+def escape_block(text: str) -> str:
+    """Like :func:`escape_controls` but keeping newlines and tabs (tracebacks)."""
+    return text.translate(_MULTI_LINE)
+
+
+def _truthy_env(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false", "False")
+
+
+def want_colors(stream: IO[str]) -> bool:
+    """Colours on a TTY; ``NO_COLOR`` turns them off, ``FORCE_COLOR`` on (NO_COLOR wins)."""
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    if _truthy_env("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty()
+    except Exception:  # a closed or odd stream
+        return False
+
+
+_RESET: Final = "\x1b[0m"
+_DIM: Final = "\x1b[2m"
+_LEVEL_COLORS: Final = {
+    "DEBUG": "\x1b[34m",
+    "INFO": "\x1b[32m",
+    "WARNING": "\x1b[33m",
+    "ERROR": "\x1b[31m",
+    "CRITICAL": "\x1b[1;31m",
+}
+_TRACEBACK_INDENT: Final = "    "
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, str):
+        simple = value and not any(c in value for c in ' "=') and value.isprintable()
+        return value if simple else dumps({"v": value})[5:-1].decode("utf-8")
+    return dumps({"v": value})[5:-1].decode("utf-8")
+
+
+class ConsoleRenderer:
+    """Renders a record document as one human line (plus an indented traceback)."""
+
+    def __init__(self, colors: bool) -> None:
+        self.colors = colors
+        self._second: tuple[int, str] = (-1, "")
+
+    def _clock(self, created: float) -> str:
+        second = int(created)
+        cached, text = self._second
+        if cached != second:
+            text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._second = (second, text)
+        return f"{text}.{int((created - second) * 1000):03d}"
+
+    def render(self, created: float, document: Mapping[str, Any]) -> str:
+        level = str(document.get(F.LEVEL, ""))
+        logger = escape_controls(str(document.get(F.LOGGER, "")))
+        message = escape_controls(str(document.get(F.MESSAGE, "")))
+        extras = " ".join(
+            f"{escape_controls(str(k))}={escape_controls(_value_text(v))}"
+            for k, v in document.items()
+            if k not in _NOT_SHOWN
+        )
+        clock = self._clock(created)
+        if self.colors:
+            color = _LEVEL_COLORS.get(level, "")
+            head = f"{_DIM}{clock}{_RESET} {color}{level:<8}{_RESET} {_DIM}{logger}:{_RESET}"
+            tail = f" {_DIM}{extras}{_RESET}" if extras else ""
+        else:
+            head = f"{clock} {level:<8} {logger}:"
+            tail = f" {extras}" if extras else ""
+        line = f"{head} {message}{tail}\n"
+        exception = document.get(F.EXCEPTION)
+        if isinstance(exception, Mapping):
+            line += self._block(str(exception.get("traceback", "")))
+        stack = document.get(F.STACK_INFO)
+        if stack:
+            line += self._block(str(stack))
+        return line
+
+    def _block(self, text: str) -> str:
+        # Indented, so a newline hidden in an exception message cannot pass for a log line.
+        lines = escape_block(text).splitlines()
+        return "".join(f"{_TRACEBACK_INDENT}{line}\n" for line in lines)

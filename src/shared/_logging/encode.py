@@ -1,0 +1,247 @@
+"""Turn any Python value into one line of strict JSON, never raising.
+
+The fast path hands the record to orjson as is. Only when orjson refuses it
+(surrogates, huge ints, cycles, non-str keys) or when the output holds a
+``null`` that might have been a NaN does the slow path walk the value and
+replace what strict JSON cannot express.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json as _json
+import math
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import Any, Final
+
+from .fields import MAX_NESTING_DEPTH
+
+JSONValue = Any
+
+_orjson: ModuleType | None
+try:  # orjson is a dependency; stdlib json keeps us working where it has no wheel.
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by test_encode's fallback test
+    _orjson = None
+
+_INT64_MIN: Final = -(1 << 63)
+_UINT64_MAX: Final = (1 << 64) - 1
+#: Characters that strict JSON allows raw but that common line splitters
+#: (Python's str.splitlines, some editors) treat as line breaks.
+_LINE_BREAKERS: Final = (
+    (b"\xc2\x85", b"\\u0085"),
+    (b"\xe2\x80\xa8", b"\\u2028"),
+    (b"\xe2\x80\xa9", b"\\u2029"),
+)
+
+
+def safe_str(value: object) -> str:
+    """``str(value)``, falling back to repr and then to a placeholder."""
+    try:
+        text = str(value)
+        if type(text) is str:
+            return text
+    except Exception:  # noqa: S110 - a hostile __str__ must not escape
+        pass
+    return safe_repr(value)
+
+
+def safe_repr(value: object) -> str:
+    """``repr(value)`` or a placeholder naming the type and the failure."""
+    try:
+        text = repr(value)
+        if type(text) is str:
+            return text
+    except Exception as exc:  # a raising or recursing __repr__
+        return f"<unrepresentable {_type_name(value)}: {type(exc).__name__}>"
+    return f"<unrepresentable {_type_name(value)}>"
+
+
+def _type_name(value: object) -> str:
+    try:
+        return type(value).__qualname__
+    except Exception:
+        return "object"
+
+
+def clean_str(text: str) -> str:
+    """Replace lone surrogates, which UTF-8 cannot encode, by ``\\udXXX`` text."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _int(value: int) -> JSONValue:
+    if _INT64_MIN <= value <= _UINT64_MAX:
+        return value
+    # Beyond 64 bits most JSON readers lose precision; keep the digits as text.
+    try:
+        return str(value)
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+        return f"<int of {value.bit_length()} bits>"
+
+
+def _float(value: float) -> JSONValue:
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def to_jsonable(value: object, depth: int = 0, path: set[int] | None = None) -> JSONValue:
+    """A copy of ``value`` that strict JSON can hold, with placeholders where it can't."""
+    kind = type(value)
+    if kind is str:
+        return clean_str(value)  # type: ignore[arg-type]
+    if value is None or kind is bool:
+        return value
+    if kind is int:
+        return _int(value)  # type: ignore[arg-type]
+    if kind is float:
+        return _float(value)  # type: ignore[arg-type]
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        return _container(value, depth, path if path is not None else set())
+    return _scalar(value)
+
+
+def _container(value: object, depth: int, path: set[int]) -> JSONValue:
+    if depth >= MAX_NESTING_DEPTH:
+        return f"<nested deeper than {MAX_NESTING_DEPTH}>"
+    ident = id(value)
+    if ident in path:
+        return "<cycle>"
+    path.add(ident)
+    try:
+        if isinstance(value, Mapping):
+            return {_key(k): to_jsonable(v, depth + 1, path) for k, v in list(value.items())}
+        return [to_jsonable(v, depth + 1, path) for v in list(value)]  # type: ignore[call-overload]
+    except Exception as exc:  # a mapping whose items() or iteration raises
+        return f"<unreadable {_type_name(value)}: {type(exc).__name__}>"
+    finally:
+        path.discard(ident)
+
+
+def _key(key: object) -> str:
+    return clean_str(key) if type(key) is str else clean_str(safe_str(key))
+
+
+def _scalar(value: object) -> JSONValue:
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):  # IntEnum, numpy ints that subclass int
+        return _int(int(value))
+    if isinstance(value, float):
+        return _float(float(value))
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return clean_str(safe_repr(bytes(value)))
+    return clean_str(safe_str(value))
+
+
+def _default(value: object) -> JSONValue:
+    """orjson's hook for types it does not know (sets, Paths, Decimals...)."""
+    if isinstance(value, set | frozenset):
+        return list(value)
+    return _scalar(value)
+
+
+def _escape_line_breakers(line: bytes) -> bytes:
+    if line.isascii():
+        return line
+    for raw, escaped in _LINE_BREAKERS:
+        if raw in line:
+            line = line.replace(raw, escaped)
+    return line
+
+
+def _dumps_orjson(document: dict[str, Any]) -> bytes:
+    assert _orjson is not None
+    try:
+        line: bytes = _orjson.dumps(document, default=_default)
+        # orjson writes NaN and Infinity as null; a null means we must look closer.
+        if b"null" not in line:
+            return line
+    except Exception:  # noqa: S110 - the slow path below handles what orjson refused
+        pass
+    return _orjson.dumps(to_jsonable(document))  # type: ignore[no-any-return]
+
+
+def _dumps_stdlib(document: dict[str, Any]) -> bytes:
+    text = _json.dumps(
+        to_jsonable(document), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
+    return text.encode("utf-8")
+
+
+_dumps: Callable[[dict[str, Any]], bytes] = _dumps_orjson if _orjson is not None else _dumps_stdlib
+
+
+def dumps(document: dict[str, Any]) -> bytes:
+    """One line of strict JSON (no newline) for ``document``; never raises."""
+    return _escape_line_breakers(_dumps(document))
+
+
+def use_stdlib_json(enabled: bool) -> None:
+    """Switch between orjson and the stdlib encoder (tests prove both agree)."""
+    global _dumps  # noqa: PLW0603 - one process-wide encoder choice
+    _dumps = _dumps_stdlib if enabled or _orjson is None else _dumps_orjson
+
+
+# --- the per-record size bound --------------------------------------------------
+
+#: Keys whose values are small and structural; truncation never touches them.
+_NEVER_TRUNCATED: Final = frozenset({"timestamp", "level", "line", "process"})
+
+
+def truncation_marker(original_length: int) -> str:
+    return f"…[truncated, {original_length} chars]"
+
+
+def _shorten(value: JSONValue, remove: int) -> JSONValue:
+    """``value`` with at least ``remove`` characters taken out, marked."""
+    if isinstance(value, dict) and value:
+        biggest = max(value, key=lambda k: len(dumps({"v": value[k]})))
+        return {**value, biggest: _shorten(value[biggest], remove)}
+    text = value if isinstance(value, str) else dumps({"v": value})[5:-1].decode("utf-8")
+    marker = truncation_marker(len(text))
+    keep = max(0, len(text) - remove - len(marker))
+    return text[:keep] + marker
+
+
+def fit(document: dict[str, Any], limit: int) -> bytes:
+    """Encode ``document`` in at most ``limit`` bytes, truncating its biggest values."""
+    line = dumps(document)
+    if len(line) <= limit:
+        return line
+    document = dict(document)
+    for _ in range(8):  # each pass removes at least the excess from one value
+        sizes = [
+            (len(dumps({"v": v})), k) for k, v in document.items() if k not in _NEVER_TRUNCATED
+        ]
+        if not sizes:
+            break
+        _, key = max(sizes)
+        document[key] = _shorten(to_jsonable(document[key]), len(line) - limit)
+        line = dumps(document)
+        if len(line) <= limit:
+            return line
+    return _minimal(document, limit)
+
+
+def _minimal(document: dict[str, Any], limit: int) -> bytes:
+    """Last resort when even truncated values overflow a tiny limit."""
+    core: dict[str, Any] = {
+        k: safe_str(document[k])[:64] for k in ("timestamp", "level", "logger") if k in document
+    }
+    core["message"] = truncation_marker(len(safe_str(document.get("message", ""))))
+    line = dumps(core)
+    # options.py keeps every limit at MIN_RECORD_BYTES or more, which this fits.
+    assert len(line) <= limit, (len(line), limit)
+    return line

@@ -1,0 +1,74 @@
+"""The one source of truth for defaults, level names and JSONL field names."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DEFAULT_LEVEL: Final = "INFO"
+DEFAULT_MAX_LOG_BYTES: Final = 100_000_000
+DEFAULT_BACKUP_COUNT: Final = 5
+DEFAULT_QUEUE_SIZE: Final = 10_000
+#: Tiger Style: one serialized record may not grow without bound.
+DEFAULT_MAX_RECORD_BYTES: Final = 1 << 20
+#: Innermost frames kept per exception; the outer ones are rarely the story.
+MAX_TRACEBACK_FRAMES: Final = 100
+#: Containers nested deeper than this are written as a placeholder.
+MAX_NESTING_DEPTH: Final = 32
+#: How long exit, SIGTERM and shutdown wait for the writer thread to drain.
+FLUSH_TIMEOUT_SECONDS: Final = 10.0
+#: Records the writer thread takes from the queue per write.
+MAX_BATCH: Final = 1024
+
+OVERFLOW_POLICIES: Final = ("block", "drop")
+STANDARD_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: The name our own notices (dropped records, write errors) are logged under.
+OWN_LOGGER: Final = "shared.logging"
+
+# JSONL keys we own, in the order they are written.
+TIMESTAMP: Final = "timestamp"
+LEVEL: Final = "level"
+LOGGER: Final = "logger"
+MESSAGE: Final = "message"
+MODULE: Final = "module"
+FUNCTION: Final = "function"
+LINE: Final = "line"
+PROCESS: Final = "process"
+PROCESS_NAME: Final = "process_name"
+THREAD_NAME: Final = "thread_name"
+HOSTNAME: Final = "hostname"
+RANK: Final = "rank"
+LOCAL_RANK: Final = "local_rank"
+WORLD_SIZE: Final = "world_size"
+EXCEPTION: Final = "exception"
+STACK_INFO: Final = "stack_info"
+
+RESERVED_KEYS: Final = frozenset(
+    {
+        TIMESTAMP, LEVEL, LOGGER, MESSAGE, MODULE, FUNCTION, LINE, PROCESS,
+        PROCESS_NAME, THREAD_NAME, HOSTNAME, RANK, LOCAL_RANK, WORLD_SIZE,
+        EXCEPTION, STACK_INFO,
+    }
+)  # fmt: skip
+#: An ``extra`` or context key that collides with one of ours is kept under this prefix.
+COLLISION_PREFIX: Final = "extra_"
+
+#: Launcher variables (torchrun, accelerate) copied into every record as integers.
+RANK_ENVIRONMENT: Final = ((RANK, "RANK"), (LOCAL_RANK, "LOCAL_RANK"), (WORLD_SIZE, "WORLD_SIZE"))
+
+# Attributes every LogRecord has; anything else on a record came from ``extra``.
+LOGRECORD_ATTRIBUTES: Final = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__
+) | {"message", "asctime", "taskName"}
+
+# Private attributes our capture step puts on a record.
+CAPTURED_MESSAGE: Final = "_shared_logging_message"
+CAPTURED_CONTEXT: Final = "_shared_logging_context"
+CAPTURED_EXCEPTION: Final = "_shared_logging_exception"
+PRIVATE_ATTRIBUTES: Final = frozenset({CAPTURED_MESSAGE, CAPTURED_CONTEXT, CAPTURED_EXCEPTION})
+
+NOT_EXTRA: Final = LOGRECORD_ATTRIBUTES | PRIVATE_ATTRIBUTES
+#: The smallest per-record (and so per-file) bound we accept: a truncated
+#: record still needs room for its timestamp, level, logger and marker.
+MIN_RECORD_BYTES: Final = 512

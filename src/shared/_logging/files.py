@@ -1,0 +1,223 @@
+"""Size-rotated JSONL files that several processes can share.
+
+Every batch is written under an exclusive ``flock`` on a hidden lock file next
+to the log (``.app.jsonl.lock``). Under that lock the writer checks that its
+descriptor still points at the file on the path (another process may have
+rotated it), checks the size, rotates if the batch would not fit, and appends.
+So no record is written twice, split, or into a file that was already rotated
+away, and no file grows past ``max_bytes``. stdlib's RotatingFileHandler does
+none of this and corrupts shared files; batching keeps the lock cheap.
+
+A failed write (disk full, file deleted, permission lost) is truncated back,
+so no half line is left, counted as lost, and reported on stderr once per
+episode. The next batch tries again.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+
+
+def lock_path_for(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
+def rotated_path(path: Path, index: int) -> Path:
+    return path.with_name(f"{path.name}.{index}")
+
+
+@dataclass
+class WriteErrors:
+    """One episode of write failures, reported once when it starts and once when it ends."""
+
+    lost: int = 0
+    episode_lost: int = 0
+    failing: bool = False
+    last_error: str = field(default="")
+
+
+class RotatingJSONLWriter:
+    """Appends batches of complete lines to ``path``, rotating at ``max_bytes``."""
+
+    def __init__(self, path: Path, max_bytes: int, backup_count: int) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.backup_count = backup_count
+        self.errors = WriteErrors()
+        self.written = 0
+        self._fd = -1
+        self._lock_fd = -1
+        self._pid = -1
+        self._closed = False
+        self._open()  # fail fast: an unwritable path is a setup error
+
+    # --- descriptors --------------------------------------------------------------
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_fd = os.open(lock_path_for(self.path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+        except OSError:
+            os.close(lock_fd)
+            raise
+        self._lock_fd, self._fd, self._pid = lock_fd, fd, os.getpid()
+
+    def _close_descriptors(self) -> None:
+        for fd in (self._fd, self._lock_fd):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._fd = self._lock_fd = -1
+
+    def after_fork_in_child(self) -> None:
+        """A child shares the parent's open file descriptions, and so its flock:
+        it must reopen both before the lock excludes anything between them."""
+        self._close_descriptors()
+        self._pid = -1
+
+    def close(self) -> None:
+        self._closed = True
+        self._close_descriptors()
+        self.report_if_still_failing()
+
+    # --- writing --------------------------------------------------------------------
+
+    def write(self, lines: list[bytes]) -> int:
+        """Append ``lines`` (each ending in a newline); return how many were written."""
+        if not lines:
+            return 0
+        if self._closed:
+            self._lost(len(lines), OSError(errno.EBADF, "log file is closed"))
+            return 0
+        try:
+            if self._pid != os.getpid() or self._fd < 0:
+                self._close_descriptors()
+                self._open()
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        except OSError as error:
+            self._lost(len(lines), error)
+            return 0
+        try:
+            return self._write_locked(lines)
+        finally:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            except OSError:
+                pass
+
+    def _write_locked(self, lines: list[bytes]) -> int:
+        written = 0
+        try:
+            size = self._follow_path()
+            start = 0
+            while start < len(lines):
+                end, chunk_size = start, 0
+                while end < len(lines) and size + chunk_size + len(lines[end]) <= self.max_bytes:
+                    chunk_size += len(lines[end])
+                    end += 1
+                if end == start:  # the next line does not fit in what is left
+                    if size == 0:  # an empty file: the encoder bounded it, write it
+                        end, chunk_size = start + 1, len(lines[start])
+                    else:
+                        self._rotate()
+                        size = 0
+                        continue
+                self._append(b"".join(lines[start:end]), size)
+                written += end - start
+                size += chunk_size
+                start = end
+        except OSError as error:
+            self._lost(len(lines) - written, error)
+        else:
+            self._resumed()
+        self.written += written
+        return written
+
+    def _follow_path(self) -> int:
+        """Reopen if the path no longer names our file; return the file's size."""
+        try:
+            on_path = os.stat(self.path)
+            ours = os.fstat(self._fd)
+            if (on_path.st_ino, on_path.st_dev) == (ours.st_ino, ours.st_dev):
+                return ours.st_size
+        except FileNotFoundError:
+            pass
+        new_fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+        os.close(self._fd)
+        self._fd = new_fd
+        return os.fstat(new_fd).st_size
+
+    def _append(self, data: bytes, size_before: int) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                done = os.write(self._fd, view)
+                view = view[done:]
+        except OSError:
+            # A write that ran out of space partway leaves half a line: cut it off.
+            try:
+                os.ftruncate(self._fd, size_before)
+            except OSError:
+                pass
+            raise
+
+    def _rotate(self) -> None:
+        if self.backup_count == 0:
+            os.ftruncate(self._fd, 0)
+            return
+        for index in range(self.backup_count - 1, 0, -1):
+            source = rotated_path(self.path, index)
+            if source.exists():
+                os.replace(source, rotated_path(self.path, index + 1))
+        os.replace(self.path, rotated_path(self.path, 1))
+        new_fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+        os.close(self._fd)
+        self._fd = new_fd
+
+    # --- failure episodes -------------------------------------------------------------
+
+    def _lost(self, count: int, error: OSError) -> None:
+        self.errors.lost += count
+        self.errors.episode_lost += count
+        self.errors.last_error = f"{type(error).__name__}: {error}"
+        if not self.errors.failing:
+            self.errors.failing = True
+            _notice(
+                f"cannot write to {self.path} ({self.errors.last_error}); "
+                "records are lost until writing works again"
+            )
+
+    def _resumed(self) -> None:
+        if self.errors.failing:
+            self.errors.failing = False
+            _notice(f"writing to {self.path} resumed; {self.errors.episode_lost} records were lost")
+            self.errors.episode_lost = 0
+
+    def report_if_still_failing(self) -> None:
+        if self.errors.failing:
+            _notice(
+                f"{self.errors.episode_lost} records were lost writing to {self.path} "
+                f"({self.errors.last_error})"
+            )
+            self.errors.failing = False
+            self.errors.episode_lost = 0
+
+
+def _notice(text: str) -> None:
+    """Our own trouble goes straight to the real stderr, never through logging."""
+    stream = sys.__stderr__ or sys.stderr
+    try:
+        stream.write(f"shared.logging: {text}\n")
+        stream.flush()
+    except Exception:  # noqa: S110 - nowhere left to report to
+        pass

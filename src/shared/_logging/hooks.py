@@ -1,0 +1,197 @@
+"""Process-level hooks: crashes, SIGTERM, and extras that stdlib would refuse.
+
+Each hook remembers what it replaced and puts it back on uninstall, and only
+takes itself out if nobody replaced it after us.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from types import FrameType, TracebackType
+from typing import Any
+
+from . import fields as F
+
+CRASH_LOGGER = "uncaught"
+
+Flush = Callable[[float], bool]
+
+
+# --- extras that collide with LogRecord attributes ----------------------------------
+
+_original_make_record = logging.Logger.makeRecord
+
+
+def _safe_extra(extra: object) -> dict[str, object]:
+    """``extra`` with keys stdlib would refuse (``name``, ``msg``...) renamed, never raising."""
+    if not isinstance(extra, Mapping):
+        return {"extra": extra}
+    taken = {k for k in extra if isinstance(k, str)}
+    safe: dict[str, object] = {}
+    for key, value in extra.items():
+        if key not in F.LOGRECORD_ATTRIBUTES:
+            safe[key] = value
+            continue
+        renamed = F.COLLISION_PREFIX + key
+        while renamed in F.LOGRECORD_ATTRIBUTES or renamed in taken:
+            renamed = F.COLLISION_PREFIX + renamed
+        taken.add(renamed)
+        safe[renamed] = value
+    return safe
+
+
+def _make_record(  # noqa: PLR0917 - stdlib's signature
+    self: logging.Logger,
+    name: str,
+    level: int,
+    fn: str,
+    lno: int,
+    msg: object,
+    args: Any,
+    exc_info: Any,
+    func: str | None = None,
+    extra: Mapping[str, object] | None = None,
+    sinfo: str | None = None,
+) -> logging.LogRecord:
+    # stdlib raises KeyError for extra={"name": ...} or {"message": ...}: a log
+    # call that raises into the caller. Rename such keys instead.
+    if extra is not None and (
+        not isinstance(extra, Mapping) or not F.LOGRECORD_ATTRIBUTES.isdisjoint(extra)
+    ):
+        extra = _safe_extra(extra)
+    return _original_make_record(
+        self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo
+    )
+
+
+# --- crashes ------------------------------------------------------------------------------
+
+
+class _AsyncioCrashFilter(logging.Filter):
+    """asyncio reports unhandled task errors as ERROR records that carry the
+    exception ("Task exception was never retrieved"); they are crashes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.levelno < logging.CRITICAL:
+            record.levelno = logging.CRITICAL
+            record.levelname = logging.getLevelName(logging.CRITICAL)
+        return True
+
+
+class Hooks:
+    """Installs and removes the process-level hooks of one configuration."""
+
+    def __init__(self, flush: Flush, console_shows_crashes: bool, handle_sigterm: bool) -> None:
+        self._flush = flush
+        self._console_shows_crashes = console_shows_crashes
+        self._handle_sigterm = handle_sigterm
+        self._previous_excepthook = sys.excepthook
+        self._previous_threading_hook = threading.excepthook
+        self._asyncio_filter = _AsyncioCrashFilter()
+        self.sigterm_installed = False
+
+    def install(self) -> None:
+        self._previous_excepthook = sys.excepthook
+        self._previous_threading_hook = threading.excepthook
+        sys.excepthook = self._excepthook
+        threading.excepthook = self._threading_excepthook
+        logging.getLogger("asyncio").addFilter(self._asyncio_filter)
+        logging.Logger.makeRecord = _make_record  # type: ignore[method-assign]
+        if self._handle_sigterm and _can_take_sigterm():
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+            self.sigterm_installed = True
+
+    def uninstall(self) -> None:
+        if sys.excepthook == self._excepthook:
+            sys.excepthook = self._previous_excepthook
+        if threading.excepthook == self._threading_excepthook:
+            threading.excepthook = self._previous_threading_hook
+        logging.getLogger("asyncio").removeFilter(self._asyncio_filter)
+        if logging.Logger.makeRecord is _make_record:
+            logging.Logger.makeRecord = _original_make_record  # type: ignore[method-assign]
+        if self.sigterm_installed and threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            self.sigterm_installed = False
+
+    def after_fork_in_child(self) -> None:
+        # A forked child writes synchronously and keeps SIGTERM's default: a
+        # Python-level handler can hang Pool.terminate() (issue 3's pitfalls).
+        if self.sigterm_installed and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        self.sigterm_installed = False
+
+    # --- the hooks themselves ---------------------------------------------------------
+
+    def _excepthook(
+        self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        if not issubclass(exc_type, KeyboardInterrupt):
+            logging.getLogger(CRASH_LOGGER).critical(
+                "uncaught exception: %s", exc_type.__name__, exc_info=(exc_type, exc, tb)
+            )
+        if _needs_previous(
+            self._previous_excepthook, sys.__excepthook__, self._console_shows_crashes, exc_type
+        ):
+            self._previous_excepthook(exc_type, exc, tb)
+
+    def _threading_excepthook(self, args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:  # how threads end quietly; the default ignores it
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        exc_info = None
+        if args.exc_value is not None:
+            exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
+        logging.getLogger(CRASH_LOGGER).critical(
+            "uncaught exception in thread %s: %s", name, args.exc_type.__name__, exc_info=exc_info
+        )
+        if _needs_previous(
+            self._previous_threading_hook,
+            threading.__excepthook__,
+            self._console_shows_crashes,
+            args.exc_type,
+        ):
+            self._previous_threading_hook(args)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        """Drain and flush, then die by SIGTERM exactly as before we were installed."""
+        self._flush(F.FLUSH_TIMEOUT_SECONDS)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except Exception:  # noqa: S110
+                pass
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+
+
+def _needs_previous(
+    previous: object, default: object, console_shows: bool, exc_type: type[BaseException]
+) -> bool:
+    """Chain to the previous hook, except the default one when our console already
+    shows the traceback (the user should see it once, not twice)."""
+    if previous is not default:
+        return True
+    return not console_shows or issubclass(exc_type, KeyboardInterrupt)
+
+
+def _can_take_sigterm() -> bool:
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        return signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    except (ValueError, OSError):
+        return False
+
+
+def in_multiprocessing_child() -> bool:
+    """True in a multiprocessing worker: it writes synchronously (see queue.py)."""
+    mp = sys.modules.get("multiprocessing")
+    if mp is None:
+        return False
+    return mp.parent_process() is not None

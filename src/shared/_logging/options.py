@@ -1,0 +1,157 @@
+"""Validated, immutable settings: every bad value fails here, before anything changes."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+from . import fields as F
+
+LevelLike = str | int
+
+
+def _valid_levels_text() -> str:
+    return f"use one of {', '.join(F.STANDARD_LEVELS[:-1])} or {F.STANDARD_LEVELS[-1]}, or an int"
+
+
+def parse_level(value: object, what: str) -> int:
+    """A level name (any case, or a registered custom name) or a non-negative int."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(
+            f"{what} must be a level name or an int, not {value!r}; {_valid_levels_text()}"
+        )
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{what} must not be negative, got {value}; {_valid_levels_text()}")
+        return value
+    level = logging.getLevelNamesMapping().get(value.strip().upper())
+    if level is None:
+        raise ValueError(f"unknown level {value!r} for {what}; {_valid_levels_text()}")
+    return level
+
+
+def _positive_int(value: object, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Options:
+    level: int
+    log_file: Path | None
+    use_queue_handler: bool
+    logger_levels: tuple[tuple[str, int], ...]
+    use_rich: bool
+    rich_tracebacks: bool
+    max_log_bytes: int
+    backup_count: int
+    console: bool
+    console_level: int
+    console_json: bool
+    queue_size: int
+    overflow: str
+    redact: bool
+    redact_keys: tuple[str, ...]
+    redact_patterns: tuple[re.Pattern[str], ...]
+    max_record_bytes: int
+
+    @property
+    def record_limit(self) -> int:
+        """Bytes one serialized record (with its newline) may take, file bound included."""
+        return min(self.max_record_bytes, self.max_log_bytes)
+
+
+def build_options(
+    *,
+    level: LevelLike,
+    log_file: str | PathLike[str] | None,
+    use_queue_handler: bool,
+    logger_levels: Mapping[str, LevelLike] | None,
+    use_rich: bool,
+    rich_tracebacks: bool,
+    max_log_bytes: int,
+    backup_count: int,
+    console: bool,
+    console_level: LevelLike | None,
+    console_json: bool,
+    queue_size: int,
+    overflow: str,
+    redact: bool,
+    redact_keys: Iterable[str] | None,
+    redact_patterns: Iterable[str | re.Pattern[str]] | None,
+    max_record_bytes: int,
+) -> Options:
+    """Check every argument of ``setup_logging``; raise naming the bad value."""
+    root_level = parse_level(level, "level")
+    levels = tuple(
+        (_logger_name(name), parse_level(value, f"logger {name!r}"))
+        for name, value in (logger_levels or {}).items()
+    )
+    path = Path(log_file) if log_file is not None else None
+    if path is not None and (str(log_file) == "" or path.is_dir()):
+        raise ValueError(f"log_file {str(log_file)!r} is not a file path")
+    if overflow not in F.OVERFLOW_POLICIES:
+        raise ValueError(f"unknown overflow {overflow!r}; use 'block' or 'drop'")
+    if console_level is None:
+        # The seed: "console (INFO+) and file (DEBUG+)" when there is a file.
+        shown = logging.INFO if path else logging.NOTSET
+    else:
+        shown = parse_level(console_level, "console_level")
+    return Options(
+        level=root_level,
+        log_file=path,
+        use_queue_handler=bool(use_queue_handler),
+        logger_levels=levels,
+        use_rich=bool(use_rich),
+        rich_tracebacks=bool(rich_tracebacks),
+        max_log_bytes=_positive_int(max_log_bytes, "max_log_bytes", F.MIN_RECORD_BYTES),
+        backup_count=_positive_int(backup_count, "backup_count", 0),
+        console=bool(console),
+        console_level=shown,
+        console_json=bool(console_json),
+        queue_size=_positive_int(queue_size, "queue_size", 1),
+        overflow=overflow,
+        redact=bool(redact),
+        redact_keys=_strings(redact_keys, "redact_keys"),
+        redact_patterns=_patterns(redact_patterns),
+        max_record_bytes=_positive_int(max_record_bytes, "max_record_bytes", F.MIN_RECORD_BYTES),
+    )
+
+
+def _logger_name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"logger_levels keys must be logger names, got {name!r}")
+    return name
+
+
+def _strings(values: Iterable[str] | None, what: str) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a list of strings, not the string {values!r}")
+    found = tuple(values)
+    for value in found:
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{what} must hold non-empty strings, got {value!r}")
+    return found
+
+
+def _patterns(values: Iterable[str | re.Pattern[str]] | None) -> tuple[re.Pattern[str], ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str | re.Pattern):
+        raise TypeError("redact_patterns must be a list of regular expressions, not one")
+    compiled = []
+    for value in values:
+        try:
+            compiled.append(value if isinstance(value, re.Pattern) else re.compile(value))
+        except (re.error, TypeError) as error:
+            raise ValueError(f"redact_patterns entry {value!r} is not a regex: {error}") from None
+    return tuple(compiled)

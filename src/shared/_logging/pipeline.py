@@ -1,0 +1,168 @@
+"""The one pipeline: record -> document -> redaction -> file line and console line.
+
+The synchronous handler calls :meth:`Pipeline.handle` with one record on the
+caller's thread; the queue listener calls it with a batch on its own thread.
+Nothing else differs between the two modes.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import IO, Any, Protocol
+
+from . import fields as F
+from .console import ConsoleRenderer
+from .encode import fit, safe_repr
+from .files import RotatingJSONLWriter
+from .record import build_document, captured_message, iso_utc
+from .redact import Redactor, redact_document
+
+
+class ConsoleSink(Protocol):
+    level: int
+
+    def add(self, record: logging.LogRecord, document: Mapping[str, Any], line: bytes) -> None:
+        """Take one record (its document, and its JSON line if one was made)."""
+
+    def flush(self) -> None:
+        """Write what was added since the last flush."""
+
+
+class TextConsole:
+    """Human lines, or JSON lines with ``json=True``, written once per batch."""
+
+    def __init__(self, stream: IO[str], level: int, renderer: ConsoleRenderer | None) -> None:
+        self.stream = stream
+        self.level = level
+        self.renderer = renderer  # None: JSON lines
+        self._pending: list[str] = []
+
+    def add(self, record: logging.LogRecord, document: Mapping[str, Any], line: bytes) -> None:
+        if self.renderer is None:
+            self._pending.append(line.decode("utf-8"))
+        else:
+            self._pending.append(self.renderer.render(record.created, document))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except Exception:  # noqa: S110 - a closed or broken console must not stop the file
+            pass
+
+
+class HandlerConsole:
+    """A stdlib handler as the console (rich's RichHandler), fed redacted copies."""
+
+    def __init__(self, handler: logging.Handler, level: int) -> None:
+        self.handler = handler
+        self.level = level
+
+    def add(self, record: logging.LogRecord, document: Mapping[str, Any], line: bytes) -> None:
+        shown = copy.copy(record)
+        shown.msg = document.get(F.MESSAGE, "")
+        shown.args = None
+        try:
+            self.handler.handle(shown)
+        except Exception:  # noqa: S110 - the handler's own errors must not stop the file
+            pass
+
+    def flush(self) -> None:
+        try:
+            self.handler.flush()
+        except Exception:  # noqa: S110
+            pass
+
+
+class Pipeline:
+    """Formats and writes batches of records; never raises into its caller."""
+
+    def __init__(
+        self,
+        *,
+        writer: RotatingJSONLWriter | None,
+        console: ConsoleSink | None,
+        redactor: Redactor | None,
+        identity: Mapping[str, object],
+        max_record_bytes: int,
+    ) -> None:
+        self.writer = writer
+        self.console = console
+        self.redactor = redactor
+        self.identity = identity
+        self.max_record_bytes = max_record_bytes
+        # Reentrant: a value's __str__ that logs, in synchronous mode, re-enters here.
+        self.lock = threading.RLock()
+        self.console_written = 0
+        self.closed = False
+
+    def handle(self, records: Sequence[logging.LogRecord]) -> None:
+        with self.lock:
+            lines: list[bytes] = []
+            console = self.console
+            for record in records:
+                document, line = self._render(record)
+                if line:
+                    lines.append(line)
+                if console is not None and record.levelno >= console.level:
+                    console.add(record, document, line)
+                    self.console_written += 1
+            if self.writer is not None:
+                self.writer.write(lines)
+            if console is not None:
+                console.flush()
+
+    def _render(self, record: logging.LogRecord) -> tuple[dict[str, Any], bytes]:
+        try:
+            document = build_document(record, self.identity)
+            if self.redactor is not None:
+                document = redact_document(self.redactor, document)
+        except Exception as exc:  # hostile extras (a mapping whose items() raises...)
+            document = self._fallback_document(record, exc)
+        needs_line = self.writer is not None or (
+            isinstance(self.console, TextConsole) and (self.console.renderer is None)
+        )
+        line = fit(document, self.max_record_bytes - 1) + b"\n" if needs_line else b""
+        return document, line
+
+    def _fallback_document(self, record: logging.LogRecord, exc: Exception) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            F.TIMESTAMP: iso_utc(getattr(record, "created", 0.0)),
+            F.LEVEL: getattr(record, "levelname", "ERROR"),
+            F.LOGGER: getattr(record, "name", "?"),
+            F.MESSAGE: captured_message(record),
+            "log_error": f"record could not be rendered: {type(exc).__name__}: {safe_repr(exc)}",
+        }
+        if self.redactor is not None:
+            document = redact_document(self.redactor, document)
+        return document
+
+    @property
+    def written(self) -> int:
+        return self.writer.written if self.writer is not None else self.console_written
+
+    @property
+    def lost(self) -> int:
+        return self.writer.errors.lost if self.writer is not None else 0
+
+    def after_fork_in_child(self) -> None:
+        self.lock = threading.RLock()
+        if self.writer is not None:
+            self.writer.after_fork_in_child()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            if self.console is not None:
+                self.console.flush()
+            if self.writer is not None:
+                self.writer.close()

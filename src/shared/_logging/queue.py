@@ -1,0 +1,311 @@
+"""The bounded queue handler and its writer thread.
+
+The caller's thread captures the record and appends it to a deque: no lock
+on the fast path (``deque.append`` and ``len`` are atomic under the GIL), and
+a wake-up is sent only when the writer is idle. The writer takes batches and
+hands them to the pipeline. What stdlib's QueueHandler/QueueListener does
+differently, and why we don't:
+
+* ``prepare()`` formats and copies every record on the caller (≈3 µs); we
+  only render the message and take the context.
+* a full ``queue.Queue`` makes ``put_nowait`` call ``handleError`` for every
+  record; we block for room (``overflow="block"``) or count the drop and
+  report it as one WARNING record with an integer ``dropped`` field.
+* the wake-up is a byte on a pipe, not a ``threading.Event``: writing to a pipe
+  takes no lock, so the SIGTERM handler can wake the writer even when it
+  interrupted the main thread inside our own code.
+* flushing waits on a fresh lock with a deadline and never joins a thread
+  (a signal handler that joins can deadlock; see the pitfalls in issue 3).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import signal
+import threading
+from collections import deque
+from typing import Any
+
+from . import fields as F
+from .pipeline import Pipeline
+from .record import capture
+
+# Delivered to the main thread only: a background thread must not be the one
+# whose system call a SIGTERM/SIGINT interrupts while the main thread waits.
+_ASYNC_SIGNALS = {
+    signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+    signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGCHLD,
+}  # fmt: skip
+
+
+def start_thread_without_signals(thread: threading.Thread) -> None:
+    """Start ``thread`` with asynchronous signals blocked (it inherits our mask)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _ASYNC_SIGNALS)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class NoLockHandleMixin:
+    """``Handler.handle`` without the handler lock: the pipeline has its own."""
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        if self.filters:  # type: ignore[attr-defined]
+            result = self.filter(record)  # type: ignore[attr-defined]
+            if not result:
+                return False
+            if isinstance(result, logging.LogRecord):  # 3.12+: a filter may swap the record
+                record = result
+        self.emit(record)  # type: ignore[attr-defined]
+        return record
+
+
+class PipelineHandler(NoLockHandleMixin, logging.Handler):
+    """Synchronous mode: the whole pipeline runs on the caller's thread."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        super().__init__()
+        self.pipeline = pipeline
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            capture(record)
+            self.pipeline.handle((record,))
+        except Exception:
+            self.handleError(record)
+
+    def stats(self) -> tuple[int, int, int]:
+        return self.pipeline.written, 0, self.pipeline.lost
+
+    def start(self) -> None:
+        """Nothing to start: there is no writer thread."""
+
+    def flush_records(self, timeout: float) -> bool:
+        """Every record is on disk when its call returns."""
+        return True
+
+    def stop(self, timeout: float) -> bool:
+        return True
+
+    def after_fork_in_child(self) -> None:
+        self.pipeline.after_fork_in_child()
+
+    def close(self) -> None:
+        self.pipeline.close()
+        super().close()
+
+
+class Listener:
+    """The one writer thread: takes batches off the deque and runs the pipeline."""
+
+    def __init__(self, handler: BoundedQueueHandler) -> None:
+        self.handler = handler
+        self.running = False
+        self.idle = False
+        self.ident: int | None = None
+        self.pending: list[logging.LogRecord] = []  # records the writer thread logged itself
+        self._stopping = False
+        self._flush_waiters: list[threading.Lock] = []
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+        self._thread = threading.Thread(target=self._run, name="shared-logging-writer", daemon=True)
+
+    def start(self) -> None:
+        self.running = True
+        start_thread_without_signals(self._thread)
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_write, b"\0")
+        except OSError:  # pipe full (it will wake anyway) or already closed
+            pass
+
+    def _run(self) -> None:
+        self.ident = threading.get_ident()
+        records = self.handler.records
+        try:
+            while True:
+                batch = [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
+                if self.pending:
+                    batch += self.pending
+                    self.pending = []
+                if batch:
+                    self.handler.room_made()
+                    self.handler.pipeline.handle(batch)
+                    self.handler.report_drops()
+                    continue
+                self._release_flush_waiters()
+                if self._stopping:
+                    break
+                self.idle = True
+                if not records and not self._stopping:
+                    os.read(self._wake_read, 4096)
+                self.idle = False
+        finally:
+            self.running = False
+            # Anything a caller appended while we stopped is written by it or by us.
+            self.handler.drain_synchronously()
+            self._release_flush_waiters()
+            self.handler.room_made()
+
+    def _release_flush_waiters(self) -> None:
+        waiters, self._flush_waiters = self._flush_waiters, []
+        for waiter in waiters:
+            waiter.release()
+
+    def flush(self, timeout: float, stop: bool = False) -> bool:
+        """Wait until everything queued before this call is written (or ``timeout``)."""
+        if stop:
+            self._stopping = True
+        if not self.running or threading.get_ident() == self.ident:
+            return not self.running
+        done = threading.Lock()  # fresh: no code we may have interrupted can hold it
+        done.acquire()
+        self._flush_waiters.append(done)
+        self.wake()
+        return done.acquire(timeout=timeout)
+
+    def close_pipe(self) -> None:
+        for fd in (self._wake_read, self._wake_write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
+    """Queue mode: capture on the caller, format and write on the listener."""
+
+    def __init__(self, pipeline: Pipeline, queue_size: int, overflow: str) -> None:
+        self.records: deque[logging.LogRecord] = deque()
+        super().__init__(self.records)  # type: ignore[arg-type]
+        self.pipeline = pipeline
+        self.queue_size = queue_size
+        self.block = overflow == "block"
+        self.listener: Listener = Listener(self)
+        self._init_locks()
+        self.dropped = 0
+        self._unreported_drops = 0
+
+    def _init_locks(self) -> None:
+        self._drop_lock = threading.Lock()
+        self._room = threading.Condition(threading.Lock())
+        self._waiting = 0
+
+    # --- the caller's side ------------------------------------------------------------
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        capture(record)
+        return record
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            capture(record)
+            self.enqueue(record)
+        except Exception:
+            self.handleError(record)
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        listener = self.listener
+        if not listener.running:  # stopped at exit, or in a forked child: write now
+            self.pipeline.handle((record,))
+            return
+        if listener.ident == threading.get_ident():
+            self._from_writer_thread(record)
+            return
+        records = self.records
+        if len(records) >= self.queue_size and not self._wait_for_room(listener):
+            return
+        records.append(record)
+        if listener.idle:
+            listener.wake()
+        if not listener.running:  # it stopped between our check and the append
+            self.drain_synchronously()
+
+    def _from_writer_thread(self, record: logging.LogRecord) -> None:
+        # The writer can't wait for room it alone makes: keep it for the next batch.
+        if len(self.listener.pending) < self.queue_size:
+            self.listener.pending.append(record)
+        else:
+            self._count_drop()
+
+    def _wait_for_room(self, listener: Listener) -> bool:
+        if not self.block:
+            self._count_drop()
+            return False
+        listener.wake()
+        with self._room:
+            self._waiting += 1
+            try:
+                while len(self.records) >= self.queue_size and listener.running:
+                    self._room.wait(0.05)  # a deadline, in case the writer died
+            finally:
+                self._waiting -= 1
+        return True
+
+    def _count_drop(self) -> None:
+        with self._drop_lock:
+            self.dropped += 1
+            self._unreported_drops += 1
+
+    # --- the writer's side -------------------------------------------------------------
+
+    def room_made(self) -> None:
+        if self._waiting:
+            with self._room:
+                self._room.notify_all()
+
+    def report_drops(self) -> None:
+        if not self._unreported_drops:
+            return
+        with self._drop_lock:
+            count, self._unreported_drops = self._unreported_drops, 0
+        record = logging.LogRecord(
+            F.OWN_LOGGER, logging.WARNING, __file__, 0,
+            "dropped %d log records: the queue was full (queue_size=%d, overflow='drop')",
+            (count, self.queue_size), None, func="report_drops",
+        )  # fmt: skip
+        record.dropped = count
+        capture(record)
+        self.pipeline.handle((record,))
+
+    def drain_synchronously(self) -> None:
+        records = self.records
+        while records:
+            batch = [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
+            self.pipeline.handle(batch)
+        self.report_drops()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.listener.start()
+
+    def flush_records(self, timeout: float) -> bool:
+        return self.listener.flush(timeout)
+
+    def stop(self, timeout: float) -> bool:
+        return self.listener.flush(timeout, stop=True)
+
+    def stats(self) -> tuple[int, int, int]:
+        return self.pipeline.written, self.dropped, self.pipeline.lost
+
+    def after_fork_in_child(self) -> None:
+        """The child has no writer thread: it writes synchronously from now on.
+        A child can end by os._exit or SIGTERM at any moment, and synchronous
+        writes are the only way its last records are not lost."""
+        self.records.clear()  # the parent's pending records: the parent writes them
+        self._init_locks()
+        self._unreported_drops = 0
+        self.listener.close_pipe()
+        self.listener = Listener(self)  # never started: running is False
+        self.pipeline.after_fork_in_child()
+
+    def close(self) -> None:
+        self.stop(F.FLUSH_TIMEOUT_SECONDS)
+        self.pipeline.close()
+        self.listener.close_pipe()
+        logging.Handler.close(self)

@@ -1,0 +1,166 @@
+"""From a stdlib LogRecord to our document: the capture step and the field layout.
+
+``capture`` is all the calling thread does: render the message as of the
+call, take the context, and turn a live exception into text. Everything in
+``build_document`` may run later, on the writer thread.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from shared.logging_context import current_fields
+
+from . import fields as F
+from .encode import safe_repr, safe_str
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+def render_message(msg: object, args: Any) -> str:
+    """``msg % args`` as stdlib does it, but a mistake becomes text, not an exception."""
+    try:
+        text = msg if type(msg) is str else str(msg)
+        if args:
+            text = text % args
+        if type(text) is str:
+            return text
+        return safe_str(text)
+    except Exception as exc:
+        return (
+            f"{safe_repr(msg)} (message could not be formatted: "
+            f"{type(exc).__name__}: {safe_str(exc)}; args: {safe_repr(args)})"
+        )
+
+
+def exception_type_name(exc_type: type[BaseException]) -> str:
+    module = getattr(exc_type, "__module__", "builtins")
+    name = getattr(exc_type, "__qualname__", None) or safe_str(exc_type)
+    return name if module in ("builtins", "__main__") else f"{module}.{name}"
+
+
+def exception_fields(exc_info: ExcInfo) -> dict[str, str]:
+    """``{type, message, traceback}`` for a live exception, never raising."""
+    exc_type, exc, tb = exc_info
+    try:
+        lines = traceback.format_exception(exc_type, exc, tb, limit=-F.MAX_TRACEBACK_FRAMES)
+        text = "".join(lines).rstrip("\n")
+    except Exception as failure:  # a hostile __str__ deep inside a chained exception
+        text = f"<traceback unavailable: {type(failure).__name__}>"
+    return {
+        "type": exception_type_name(exc_type),
+        "message": safe_str(exc),
+        "traceback": text,
+    }
+
+
+def capture(record: Any) -> None:
+    """Freeze on the calling thread what may change after the call returns."""
+    state = record.__dict__
+    if F.CAPTURED_MESSAGE in state:  # already captured by another of our handlers
+        return
+    state[F.CAPTURED_MESSAGE] = render_message(record.msg, record.args)
+    context = current_fields()
+    if context:
+        state[F.CAPTURED_CONTEXT] = context
+    exc_info = record.exc_info
+    if exc_info and exc_info[0] is not None:
+        state[F.CAPTURED_EXCEPTION] = exception_fields(exc_info)
+
+
+def captured_message(record: Any) -> str:
+    message = record.__dict__.get(F.CAPTURED_MESSAGE)
+    return message if message is not None else render_message(record.msg, record.args)
+
+
+# --- timestamps -------------------------------------------------------------------
+
+_second_cache: tuple[int, str] = (-1, "")
+
+
+def iso_utc(created: float) -> str:
+    """ISO 8601 in UTC with microseconds, e.g. ``2026-11-27T02:16:25.123456+00:00``."""
+    global _second_cache  # noqa: PLW0603 - a one-entry cache; tuple swap is atomic
+    second = int(created)
+    micros = int((created - second) * 1_000_000)
+    cached_second, prefix = _second_cache
+    if cached_second != second:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second_cache = (second, prefix)
+    return f"{prefix}.{micros:06d}+00:00"
+
+
+# --- process identity ---------------------------------------------------------------
+
+
+def process_identity() -> dict[str, object]:
+    """Host and launcher fields, read once per pipeline (they do not change per record)."""
+    identity: dict[str, object] = {F.HOSTNAME: socket.gethostname()}
+    for key, variable in F.RANK_ENVIRONMENT:
+        raw = os.environ.get(variable, "").strip()
+        if raw.lstrip("-").isdigit():
+            identity[key] = int(raw)
+    return identity
+
+
+# --- the document -------------------------------------------------------------------
+
+
+def renamed_key(key: str, taken: set[str]) -> str:
+    """Where a user key that collides with one of ours is kept instead (and mark it taken)."""
+    renamed = F.COLLISION_PREFIX + key
+    while renamed in F.RESERVED_KEYS or renamed in taken:
+        renamed = F.COLLISION_PREFIX + renamed
+    taken.add(renamed)
+    return renamed
+
+
+def _renamed_fields(items: list[tuple[str, object]]) -> dict[str, object]:
+    taken = {key for key, _ in items}
+    return {
+        (renamed_key(key, taken) if key in F.RESERVED_KEYS else key): value for key, value in items
+    }
+
+
+def user_fields(record: Any) -> dict[str, object]:
+    """Context fields, then ``extra`` fields (an explicit extra wins), renamed off our keys."""
+    state = record.__dict__
+    extras = [(key, value) for key, value in state.items() if key not in F.NOT_EXTRA]
+    context = state.get(F.CAPTURED_CONTEXT)
+    if not context:
+        return _renamed_fields(extras) if extras else {}
+    found = _renamed_fields(list(context.items()))
+    found.update(_renamed_fields(extras))
+    return found
+
+
+def build_document(record: Any, identity: Mapping[str, object]) -> dict[str, Any]:
+    """The JSONL record, keys in the documented order."""
+    document: dict[str, Any] = {
+        F.TIMESTAMP: iso_utc(record.created),
+        F.LEVEL: record.levelname,
+        F.LOGGER: record.name,
+        F.MESSAGE: captured_message(record),
+    }
+    document.update(user_fields(record))
+    document[F.MODULE] = record.module
+    document[F.FUNCTION] = record.funcName
+    document[F.LINE] = record.lineno
+    document[F.PROCESS] = record.process
+    document[F.PROCESS_NAME] = record.processName
+    document[F.THREAD_NAME] = record.threadName
+    document.update(identity)
+    exception = record.__dict__.get(F.CAPTURED_EXCEPTION)
+    if exception is None and record.exc_info and record.exc_info[0] is not None:
+        exception = exception_fields(record.exc_info)
+    if exception is not None:
+        document[F.EXCEPTION] = exception
+    if record.stack_info:
+        document[F.STACK_INFO] = record.stack_info
+    return document

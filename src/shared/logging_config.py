@@ -1,0 +1,334 @@
+"""One call to set up logging for a research job.
+
+    from shared.logging_config import setup_logging
+    setup_logging(level="INFO", log_file="logs/app.jsonl", use_queue_handler=True)
+
+``setup_logging`` reads top to bottom as: validate the options, build the new
+pipeline, swap it in (the old one drained and closed), install the hooks. If
+anything fails before the swap, the previous configuration is untouched.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as _dt
+import logging
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from ._logging import fields as F
+from ._logging.options import LevelLike, Options, build_options
+
+if TYPE_CHECKING:  # imported lazily at run time: `import shared.logging_config` stays fast
+    from ._logging.files import RotatingJSONLWriter
+    from ._logging.hooks import Hooks
+    from ._logging.pipeline import ConsoleSink
+    from ._logging.queue import BoundedQueueHandler, PipelineHandler
+
+__all__ = [
+    "LoggingStats",
+    "flush_logging",
+    "init_rollout_logging",
+    "logging_stats",
+    "setup_logging",
+    "shutdown_logging",
+]
+
+
+class LoggingStats(NamedTuple):
+    """Record counts for the current configuration (zeros when there is none)."""
+
+    #: Records written to the file (to the console when there is no file).
+    written: int
+    #: Records the full queue dropped (``overflow="drop"``).
+    dropped: int
+    #: Records lost to write errors (disk full, file deleted, permission lost).
+    lost: int
+
+
+def setup_logging(
+    level: LevelLike = F.DEFAULT_LEVEL,
+    log_file: str | PathLike[str] | None = None,
+    *,
+    use_queue_handler: bool = False,
+    logger_levels: Mapping[str, LevelLike] | None = None,
+    use_rich: bool = False,
+    rich_tracebacks: bool = False,
+    max_log_bytes: int = F.DEFAULT_MAX_LOG_BYTES,
+    backup_count: int = F.DEFAULT_BACKUP_COUNT,
+    console: bool = True,
+    console_level: LevelLike | None = None,
+    console_json: bool = False,
+    queue_size: int = F.DEFAULT_QUEUE_SIZE,
+    overflow: str = "block",
+    redact: bool = True,
+    redact_keys: Iterable[str] | None = None,
+    redact_patterns: Iterable[str | re.Pattern[str]] | None = None,
+    max_record_bytes: int = F.DEFAULT_MAX_RECORD_BYTES,
+) -> None:
+    """Configure the root logger: console, rotated JSONL file, optional queue.
+
+    Calling it again replaces the previous configuration cleanly. Raises
+    ``ValueError``/``TypeError``/``OSError`` naming the bad value, before
+    anything changes. The README documents every option.
+    """
+    options = build_options(
+        level=level,
+        log_file=log_file,
+        use_queue_handler=use_queue_handler,
+        logger_levels=logger_levels,
+        use_rich=use_rich,
+        rich_tracebacks=rich_tracebacks,
+        max_log_bytes=max_log_bytes,
+        backup_count=backup_count,
+        console=console,
+        console_level=console_level,
+        console_json=console_json,
+        queue_size=queue_size,
+        overflow=overflow,
+        redact=redact,
+        redact_keys=redact_keys,
+        redact_patterns=redact_patterns,
+        max_record_bytes=max_record_bytes,
+    )
+    with _lock:
+        installation = _build(options)  # may raise: nothing has changed yet
+        _swap_in(installation)
+
+
+def shutdown_logging() -> None:
+    """Drain the queue, stop the writer thread, close the files, undo the setup.
+
+    Idempotent. The root logger gets back the level, handlers and hooks it had
+    before the first ``setup_logging``.
+    """
+    global _current  # noqa: PLW0603 - the process has one logging configuration
+    with _lock:
+        if _current is not None:
+            _current.uninstall()
+            _current = None
+
+
+def flush_logging(timeout: float = F.FLUSH_TIMEOUT_SECONDS) -> bool:
+    """Wait until every record logged so far is written; False if ``timeout`` passed.
+
+    Call it from your own SIGTERM handler (we install ours only when SIGTERM
+    has its default disposition) or before ``os._exit``.
+    """
+    installation = _current
+    if installation is None:
+        return True
+    return installation.handler.flush_records(timeout)
+
+
+def logging_stats() -> LoggingStats:
+    """How many records were written, dropped and lost under the current configuration."""
+    installation = _current
+    if installation is None:
+        return LoggingStats(0, 0, 0)
+    return LoggingStats(*installation.handler.stats())
+
+
+def init_rollout_logging(
+    name: str,
+    results_dir: str | PathLike[str] = "results",
+    *,
+    level: LevelLike = F.DEFAULT_LEVEL,
+    logger_levels: Mapping[str, LevelLike] | None = None,
+    use_queue_handler: bool = True,
+) -> Path:
+    """Create ``results/<name>_YYYYMMDD-HHMMSS/``, log to the console and to
+    ``error_log.jsonl`` inside it, and return the directory."""
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\0" in name:
+        raise ValueError(f"experiment name {name!r} must be a non-empty name without '/'")
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(results_dir)
+    run_dir = base / f"{name}_{stamp}"
+    suffix = 1
+    while True:  # two runs started in the same second get distinct directories
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+            break
+        except FileExistsError:
+            suffix += 1
+            run_dir = base / f"{name}_{stamp}-{suffix}"
+    setup_logging(
+        level=level,
+        log_file=run_dir / "error_log.jsonl",
+        logger_levels=logger_levels,
+        use_queue_handler=use_queue_handler,
+    )
+    return run_dir
+
+
+# --- the installation ---------------------------------------------------------------
+
+
+@dataclass
+class _Installation:
+    """One configuration: what it installed and what it must put back."""
+
+    options: Options
+    handler: PipelineHandler | BoundedQueueHandler
+    hooks: Hooks
+    saved_root_level: int = logging.WARNING
+    saved_levels: dict[str, int] = field(default_factory=dict)
+    removed_handlers: list[logging.Handler] = field(default_factory=list)
+
+    def uninstall(self) -> None:
+        root = logging.getLogger()
+        self.hooks.uninstall()
+        root.removeHandler(self.handler)
+        self.handler.close()
+        root.setLevel(self.saved_root_level)
+        for name, saved in self.saved_levels.items():
+            logging.getLogger(name).setLevel(saved)
+        for handler in self.removed_handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+
+
+_lock = threading.RLock()
+_current: _Installation | None = None
+_process_hooks_registered = False
+
+
+def _build(options: Options) -> _Installation:
+    from ._logging.hooks import Hooks, in_multiprocessing_child  # noqa: PLC0415
+    from ._logging.pipeline import Pipeline  # noqa: PLC0415
+    from ._logging.queue import BoundedQueueHandler, PipelineHandler  # noqa: PLC0415
+    from ._logging.record import process_identity  # noqa: PLC0415
+    from ._logging.redact import Redactor  # noqa: PLC0415
+
+    pipeline = Pipeline(
+        writer=_open_writer(options),
+        console=_console_sink(options),
+        redactor=(
+            Redactor.default(options.redact_keys, options.redact_patterns)
+            if options.redact
+            else None
+        ),
+        identity=process_identity(),
+        max_record_bytes=options.record_limit,
+    )
+    # A multiprocessing worker writes synchronously (see queue.py: after_fork_in_child).
+    queued = options.use_queue_handler and not in_multiprocessing_child()
+    handler: PipelineHandler | BoundedQueueHandler
+    if queued:
+        handler = BoundedQueueHandler(pipeline, options.queue_size, options.overflow)
+    else:
+        handler = PipelineHandler(pipeline)
+    hooks = Hooks(
+        flush=handler.flush_records,
+        console_shows_crashes=options.console and options.console_level <= logging.CRITICAL,
+        handle_sigterm=queued,
+    )
+    return _Installation(options=options, handler=handler, hooks=hooks)
+
+
+def _open_writer(options: Options) -> RotatingJSONLWriter | None:
+    if options.log_file is None:
+        return None
+    from ._logging.files import RotatingJSONLWriter  # noqa: PLC0415
+
+    try:
+        return RotatingJSONLWriter(options.log_file, options.max_log_bytes, options.backup_count)
+    except OSError as error:
+        raise type(error)(
+            error.errno,
+            f"cannot open log_file {str(options.log_file)!r}: {error.strerror}; "
+            "give a path in a directory you can write to",
+        ) from error
+
+
+def _console_sink(options: Options) -> ConsoleSink | None:
+    if not options.console:
+        return None
+    from ._logging.pipeline import HandlerConsole, TextConsole  # noqa: PLC0415
+
+    if options.use_rich:
+        return HandlerConsole(_rich_handler(options), options.console_level)
+    from ._logging.console import ConsoleRenderer, want_colors  # noqa: PLC0415
+
+    stream = sys.stderr
+    renderer = None if options.console_json else ConsoleRenderer(colors=want_colors(stream))
+    return TextConsole(stream, options.console_level, renderer)
+
+
+def _rich_handler(options: Options) -> logging.Handler:
+    try:
+        from rich.logging import RichHandler  # noqa: PLC0415
+    except ImportError:
+        raise ImportError(
+            "use_rich=True needs the 'rich' package; install it with "
+            "pip install 'shared-logging[rich]'"
+        ) from None
+    return RichHandler(rich_tracebacks=options.rich_tracebacks)
+
+
+def _is_console_handler(handler: logging.Handler) -> bool:
+    """A handler that prints to the terminal, which ours would duplicate."""
+    if not isinstance(handler, logging.StreamHandler) or isinstance(handler, logging.FileHandler):
+        return False
+    return handler.stream in (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
+
+
+def _swap_in(new: _Installation) -> None:
+    global _current  # noqa: PLW0603 - the process has one logging configuration
+    root = logging.getLogger()
+    old = _current
+    if old is not None:
+        old.uninstall()  # drained and closed; levels, handlers and hooks put back
+    new.saved_root_level = root.level
+    for name, level in new.options.logger_levels:
+        logger = logging.getLogger(name)
+        new.saved_levels.setdefault(name, logger.level)
+        logger.setLevel(level)
+    # Handlers printing to the terminal would print every line twice; others
+    # (pytest's caplog, a file another tool added) keep working.
+    new.removed_handlers = [h for h in root.handlers if _is_console_handler(h)]
+    for handler in new.removed_handlers:
+        root.removeHandler(handler)
+    root.setLevel(new.options.level)
+    root.addHandler(new.handler)
+    new.handler.start()
+    new.hooks.install()
+    _current = new
+    _register_process_hooks()
+
+
+def _register_process_hooks() -> None:
+    global _process_hooks_registered  # noqa: PLW0603
+    if _process_hooks_registered:
+        return
+    _process_hooks_registered = True
+    atexit.register(_at_exit)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _at_exit() -> None:
+    """Drain the queue before the interpreter goes; later records are written synchronously."""
+    installation = _current
+    if installation is None:
+        return
+    installation.handler.stop(F.FLUSH_TIMEOUT_SECONDS)
+    writer = installation.handler.pipeline.writer
+    if writer is not None:
+        writer.report_if_still_failing()
+
+
+def _after_fork_in_child() -> None:
+    global _lock  # noqa: PLW0603 - a lock held by another thread at fork is never released
+    _lock = threading.RLock()
+    installation = _current
+    if installation is None:
+        return
+    installation.handler.after_fork_in_child()
+    installation.hooks.after_fork_in_child()
