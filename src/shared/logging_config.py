@@ -264,13 +264,15 @@ def _console_sink(options: Options) -> ConsoleSink | None:
 
 def _rich_handler(options: Options) -> logging.Handler:
     try:
+        from rich.console import Console  # noqa: PLC0415
         from rich.logging import RichHandler  # noqa: PLC0415
     except ImportError:
         raise ImportError(
             "use_rich=True needs the 'rich' package; install it with "
             "pip install 'shared-logging[rich]'"
         ) from None
-    return RichHandler(rich_tracebacks=options.rich_tracebacks)
+    # rich prints to stdout by default; our console, like stdlib's, is stderr.
+    return RichHandler(console=Console(stderr=True), rich_tracebacks=options.rich_tracebacks)
 
 
 def _is_console_handler(handler: logging.Handler) -> bool:
