@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -27,11 +28,26 @@ settings.register_profile("dev", max_examples=30, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+@contextlib.contextmanager
+def without_pytest_handlers() -> Iterator[None]:
+    """Detach pytest's capture handlers (they re-raise stdlib formatting errors).
+    Used inside a test body: pytest adds its call-phase handler after fixtures run."""
+    root = logging.getLogger()
+    detached = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
+    for handler in detached:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in detached:
+            root.addHandler(handler)
+
+
 @pytest.fixture(autouse=True)
 def _restore_logging_state() -> Iterator[None]:
     """Put back the root logger, logger levels, hooks, SIGTERM and makeRecord."""
     root = logging.getLogger()
-    saved_handlers = list(root.handlers)
+    saved_handlers = [h for h in root.handlers if not type(h).__module__.startswith("_pytest")]
     saved_level = root.level
     saved_levels = {
         name: logger.level
@@ -44,7 +60,12 @@ def _restore_logging_state() -> Iterator[None]:
     yield
     shutdown_logging()
     clear_context()
-    root.handlers[:] = saved_handlers
+    for handler in list(root.handlers):  # anything of ours that a test left behind
+        if type(handler).__module__.startswith("shared."):
+            root.removeHandler(handler)
+    for handler in saved_handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
     root.setLevel(saved_level)
     for name, logger in logging.root.manager.loggerDict.items():
         if isinstance(logger, logging.Logger):
@@ -87,8 +108,11 @@ def run_python(
     """Run ``code`` in a fresh interpreter (the same venv) and capture its output."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     full_env.update(env or {})
+    # A real file, not -c: spawn and forkserver children re-import __main__ from it.
+    script = cwd / "script.py"
+    script.write_text(textwrap.dedent(code))
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, str(script)],
         cwd=cwd,
         env=full_env,
         capture_output=True,

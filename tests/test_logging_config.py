@@ -159,9 +159,9 @@ def test_jsonl_schema(tmp_path: Path) -> None:
         "process", "thread_name", "process_name", "hostname",
     ):  # fmt: skip
         assert key in record, key
-    assert re.fullmatch(
-        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", record["timestamp"]
-    ), record["timestamp"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", record["timestamp"]), (
+        record["timestamp"]
+    )
     assert record["function"] == "test_jsonl_schema"
     assert (record["step"], record["loss"], record["ok"], record["tags"], record["none"]) == (
         100, 0.5, True, ["a"], None,

@@ -204,32 +204,71 @@ def truncation_marker(original_length: int) -> str:
     return f"…[truncated, {original_length} chars]"
 
 
-def _shorten(value: JSONValue, remove: int) -> JSONValue:
-    """``value`` with at least ``remove`` characters taken out, marked."""
-    if isinstance(value, dict) and value:
-        biggest = max(value, key=lambda k: len(dumps({"v": value[k]})))
-        return {**value, biggest: _shorten(value[biggest], remove)}
-    text = value if isinstance(value, str) else dumps({"v": value})[5:-1].decode("utf-8")
-    marker = truncation_marker(len(text))
-    keep = max(0, len(text) - remove - len(marker))
-    return text[:keep] + marker
+_MARKER_ROOM: Final = len(dumps({"v": truncation_marker(10**12)})) - len(b'{"v":""}')
+
+Path = tuple[str, ...]
+
+
+def _candidates(document: dict[str, Any]) -> list[tuple[Path, str]]:
+    """The values truncation may cut, as text: top-level fields and exception parts."""
+    found: list[tuple[Path, str]] = []
+    for key, value in document.items():
+        if key in _NEVER_TRUNCATED:
+            continue
+        if isinstance(value, dict) and key == "exception":
+            found += [((key, k), v if isinstance(v, str) else _text(v)) for k, v in value.items()]
+        else:
+            found.append(((key,), value if isinstance(value, str) else _text(value)))
+    return found
+
+
+def _text(value: JSONValue) -> str:
+    return dumps({"v": value})[5:-1].decode("utf-8")
+
+
+def _set(document: dict[str, Any], path: Path, value: str) -> None:
+    if len(path) == 1:
+        document[path[0]] = value
+    else:
+        document[path[0]] = {**document[path[0]], path[1]: value}
+
+
+def _fair_shares(sizes: list[int], budget: int) -> list[int]:
+    """Water-filling: small values keep all they have, big ones share the rest evenly."""
+    shares = [0] * len(sizes)
+    remaining = max(0, budget)
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    for position, index in enumerate(order):
+        share = min(sizes[index], remaining // (len(order) - position))
+        shares[index] = share
+        remaining -= share
+    return shares
 
 
 def fit(document: dict[str, Any], limit: int) -> bytes:
-    """Encode ``document`` in at most ``limit`` bytes, truncating its biggest values."""
+    """Encode ``document`` in at most ``limit`` bytes, cutting its biggest values.
+
+    Each cut value ends with a marker holding its original length in characters.
+    """
     line = dumps(document)
     if len(line) <= limit:
         return line
-    document = dict(document)
-    for _ in range(8):  # each pass removes at least the excess from one value
-        sizes = [
-            (len(dumps({"v": v})), k) for k, v in document.items() if k not in _NEVER_TRUNCATED
-        ]
-        if not sizes:
-            break
-        _, key = max(sizes)
-        document[key] = _shorten(to_jsonable(document[key]), len(line) - limit)
-        line = dumps(document)
+    plain: dict[str, Any] = to_jsonable(document)
+    candidates = _candidates(plain)
+    emptied = dict(plain)
+    for path, _ in candidates:
+        _set(emptied, path, "")
+    base = len(dumps(emptied))
+    sizes = [len(_text(text)) - 2 for _, text in candidates]  # encoded bytes, no quotes
+    budget = limit - base - _MARKER_ROOM * len(candidates)
+    for attempt in range(4):  # escapes make bytes per char uneven: tighten and retry
+        shares = _fair_shares(sizes, budget - attempt * budget // 4)
+        cut = dict(plain)
+        for (path, text), size, share in zip(candidates, sizes, shares, strict=True):
+            if share < size:
+                keep = len(text) * share // max(size, 1)
+                _set(cut, path, text[:keep] + truncation_marker(len(text)))
+        line = dumps(cut)
         if len(line) <= limit:
             return line
     return _minimal(document, limit)

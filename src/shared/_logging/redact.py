@@ -13,6 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from . import fields as F
+from .fields import MAX_NESTING_DEPTH
+
 REDACTED: Final = "[REDACTED]"
 
 DEFAULT_SECRET_KEYS: Final = (
@@ -93,29 +96,48 @@ class Redactor:
             value = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}", value)
         return value
 
-    def value(self, value: object, depth: int = 0) -> object:
-        """Mask secrets inside ``value``: secret keys in mappings, shapes in strings."""
+    def value(self, value: object, depth: int = 0, path: set[int] | None = None) -> object:
+        """Mask secrets inside ``value``: secret keys in mappings, shapes in strings.
+
+        Cycles and unreadable containers are returned as they are: the encoder
+        writes its own placeholders for them.
+        """
         if isinstance(value, str):
             return self.text(value)
-        if depth > 32:
+        if not isinstance(value, Mapping | list | tuple) or depth > MAX_NESTING_DEPTH:
             return value
-        if isinstance(value, Mapping):
-            return self.mapping(value, depth + 1)
-        if isinstance(value, list | tuple):
-            return [self.value(v, depth + 1) for v in value]
-        return value
+        path = set() if path is None else path
+        ident = id(value)
+        if ident in path:
+            return value
+        path.add(ident)
+        try:
+            if isinstance(value, Mapping):
+                new: Any = self.mapping(value, depth + 1, path)
+                same = all(new[k] is v for k, v in value.items())
+            else:
+                new = [self.value(v, depth + 1, path) for v in value]
+                same = all(a is b for a, b in zip(new, value, strict=True))
+            # Unchanged: hand back the original, so the encoder sees cycles as they are.
+            return value if same else new
+        except Exception:  # a mapping whose items() raises
+            return value
+        finally:
+            path.discard(ident)
 
-    def mapping(self, value: Mapping[Any, Any], depth: int = 0) -> dict[Any, Any]:
+    def mapping(
+        self, value: Mapping[Any, Any], depth: int = 0, path: set[int] | None = None
+    ) -> dict[Any, Any]:
         return {
-            k: (REDACTED if isinstance(k, str) and self.is_secret_key(k) else self.value(v, depth))
-            for k, v in value.items()
+            k: REDACTED
+            if isinstance(k, str) and self.is_secret_key(k)
+            else self.value(v, depth, path)
+            for k, v in list(value.items())
         }
 
 
 def redact_document(redactor: Redactor, document: dict[str, Any]) -> dict[str, Any]:
     """Redact a record document: user fields by key and shape, free text by shape."""
-    from . import fields as F  # noqa: PLC0415 - keep this module importable alone
-
     out: dict[str, Any] = {}
     for key, value in document.items():
         if key in F.RESERVED_KEYS:
