@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import re
 import threading
 from pathlib import Path
@@ -214,8 +215,6 @@ def test_backup_count_zero_keeps_one_file(tmp_path: Path) -> None:
 
 def test_queue_writes_on_a_background_thread(tmp_path: Path) -> None:
     """use_queue_handler=True: a QueueHandler on the root, one writer thread."""
-    import logging.handlers
-
     setup_logging(log_file=tmp_path / "a.jsonl", use_queue_handler=True, console=False)
     handlers = logging.getLogger().handlers
     assert any(isinstance(h, logging.handlers.QueueHandler) for h in handlers)
@@ -427,7 +426,7 @@ def test_shutdown_is_idempotent_and_restores_the_root(tmp_path: Path) -> None:
     assert logging.getLogger("z").level == logging.NOTSET
 
 
-# --- fail fast -------------------------------------------------------------------------------------
+# --- fail fast ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
