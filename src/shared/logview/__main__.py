@@ -1,0 +1,5 @@
+"""``python -m shared.logview``."""
+
+from ._main import main
+
+raise SystemExit(main())

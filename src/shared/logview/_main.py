@@ -1,0 +1,289 @@
+"""The ``logview`` command line: sources -> merge -> filter -> render | stats."""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import itertools
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Final
+
+from ._filters import Predicate, UsageError, build, parse_level
+from ._records import Record, parse, quick_level
+from ._render import Renderer
+from ._sources import Counters, LevelPrefilter, Source, expand, follow_lines, lines
+from ._stats import Stats
+
+_FLUSH_EVERY: Final = 512
+_POLL_SECONDS: Final = 0.2
+
+DESCRIPTION = """\
+Read, filter, follow and merge JSONL logs. A file brings its rotated siblings
+(app.jsonl.3 ... app.jsonl.1, app.jsonl), a directory its *.jsonl files; .gz is
+read transparently and - is stdin. Several sources are merged by time.
+Reads shared-logging, python-json-logger, structlog and loguru records."""
+
+EPILOG = """\
+examples:
+  logview logs/app.jsonl --level ERROR
+  logview results/ --logger bifrost --where 'rollout_id=7' --since 2h
+  logview app.jsonl --where 'exception.type=ValueError' --json | jq .
+  logview app.jsonl -f --grep 'timeout|refused'
+  logview app.jsonl --stats"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="logview",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="file, directory, .gz or -")
+    parser.add_argument("--level", help="minimum level (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    parser.add_argument(
+        "--logger", action="append", default=[], metavar="NAME", help="a logger or its children"
+    )
+    parser.add_argument("--grep", metavar="REGEX", help="search the message and the traceback")
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="KEY=V, KEY!=V, KEY<N, KEY<=N, KEY>N, KEY>=N, KEY~REGEX (dotted keys reach in)",
+    )
+    parser.add_argument("--since", metavar="TIME", help="ISO 8601, or ago: 30s, 10m, 2h, 1d")
+    parser.add_argument("--until", metavar="TIME", help="ISO 8601, or ago: 30s, 10m, 2h, 1d")
+    parser.add_argument("-n", type=int, metavar="N", help="only the last N matching records")
+    parser.add_argument("-f", "--follow", action="store_true", help="keep printing as files grow")
+    parser.add_argument("--json", action="store_true", help="print matching records unchanged")
+    parser.add_argument("--stats", action="store_true", help="summarise instead of printing")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        predicate, prefilter = build(
+            level=args.level,
+            loggers=args.logger,
+            grep=args.grep,
+            where=args.where,
+            since=args.since,
+            until=args.until,
+        )
+        paths = args.paths or (["-"] if not sys.stdin.isatty() else [])
+        if not paths:
+            raise UsageError("give a file, a directory or - for stdin (see --help)")
+        sources = expand(paths)
+        if args.n is not None and args.n < 0:
+            raise UsageError(f"-n must be 0 or more, got {args.n}")
+    except (UsageError, FileNotFoundError) as error:
+        print(f"logview: {error}", file=sys.stderr)
+        return 2
+    counters = Counters()
+    try:
+        if args.follow:
+            _follow(sources, args, predicate, counters)
+        else:
+            _read(sources, args, predicate, prefilter, counters)
+    except BrokenPipeError:  # `logview ... | head`: the reader left, so do we
+        _silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        _report(counters)
+    return 0
+
+
+def _read(
+    sources: list[Source],
+    args: argparse.Namespace,
+    predicate: Predicate | None,
+    prefilter: LevelPrefilter | None,
+    counters: Counters,
+) -> None:
+    if _level_only(args) and args.json and len(sources) == 1 and args.n is None:
+        _level_json(sources[0], parse_level(args.level), prefilter, counters)
+        return
+    records = _merged([_records(s, counters, prefilter, predicate) for s in sources])
+    if args.stats:
+        stats = Stats()
+        for record in records:
+            stats.add(record)
+        sys.stdout.write(stats.render())
+        return
+    if args.n is not None:
+        records = iter(deque(records, maxlen=args.n))
+    _write(records, args)
+
+
+def _level_only(args: argparse.Namespace) -> bool:
+    return args.level is not None and not (
+        args.logger or args.grep or args.where or args.since or args.until or args.stats
+    )
+
+
+def _level_json(
+    source: Source, minimum: int, prefilter: LevelPrefilter | None, counters: Counters
+) -> None:
+    """``--level X --json``, the pipe case: our lines are judged without parsing."""
+    out = sys.stdout.buffer
+    batch: list[bytes] = []
+    for line in lines(source, counters, prefilter):
+        level = quick_level(line)
+        if level is None:
+            record = parse(line)
+            if record is None:
+                counters.skipped += 1 if line.strip() else 0
+                continue
+            level = record.levelno
+        elif not _is_json_object(line):
+            counters.skipped += 1  # a cut-off line: looked like ours, isn't whole
+            continue
+        if level >= minimum:
+            batch.append(line)
+            if len(batch) >= _FLUSH_EVERY:
+                out.write(b"\n".join(batch) + b"\n")
+                batch.clear()
+    if batch:
+        out.write(b"\n".join(batch) + b"\n")
+    out.flush()
+
+
+def _is_json_object(line: bytes) -> bool:
+    # Every line we write ends with "}" (optionally "\r"); a truncated one doesn't.
+    return line.rstrip().endswith(b"}")
+
+
+def _records(
+    source: Source,
+    counters: Counters,
+    prefilter: LevelPrefilter | None,
+    predicate: Predicate | None,
+) -> Iterator[Record]:
+    for line in lines(source, counters, prefilter):
+        record = parse(line)
+        if record is None:
+            if line.strip():
+                counters.skipped += 1
+            continue
+        if predicate is None or predicate(record):
+            yield record
+
+
+def _merged(streams: list[Iterator[Record]]) -> Iterator[Record]:
+    """One stream in time order; each source is already in order, so merge, don't sort."""
+    if len(streams) == 1:
+        return streams[0]
+    keyed = [_keyed(stream, index) for index, stream in enumerate(streams)]
+    return (record for *_, record in heapq.merge(*keyed))
+
+
+def _keyed(stream: Iterator[Record], index: int) -> Iterator[tuple[float, int, int, Record]]:
+    last = float("-inf")
+    for sequence, record in enumerate(stream):
+        epoch = record.epoch()
+        last = epoch if epoch is not None else last  # no time: keep its place in its source
+        yield last, index, sequence, record
+
+
+def _write(records: Iterable[Record], args: argparse.Namespace) -> None:
+    if args.json:
+        out = sys.stdout.buffer
+        for batch in _batches(records):
+            out.write(b"".join(r.raw + b"\n" for r in batch))
+        out.flush()
+        return
+    renderer = Renderer(_colors(args.color, sys.stdout))
+    for batch in _batches(records):
+        sys.stdout.write("".join(renderer.render(r) for r in batch))
+    sys.stdout.flush()
+
+
+def _batches(records: Iterable[Record]) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while batch := list(itertools.islice(iterator, _FLUSH_EVERY)):
+        yield batch
+
+
+def _follow(
+    sources: list[Source],
+    args: argparse.Namespace,
+    predicate: Predicate | None,
+    counters: Counters,
+) -> None:
+    """Show the last N matches of each file, then everything new, across rotations."""
+    files = [Path(s.paths[-1]) if s.paths else None for s in sources]
+    if None in files:
+        raise UsageError("--follow needs files, not stdin")
+    followers = [follow_lines(p, counters, _POLL_SECONDS, True) for p in files if p]
+    renderer = Renderer(_colors(args.color, sys.stdout))
+    backlog: deque[Record] = deque(maxlen=args.n if args.n is not None else 10)
+    caught_up = [False] * len(followers)
+    while True:
+        idle = True
+        for index, follower in enumerate(followers):
+            for line in follower:
+                if line is None:
+                    break
+                idle = False
+                record = parse(line)
+                if record is None:
+                    counters.skipped += 1 if line.strip() else 0
+                    continue
+                if predicate is not None and not predicate(record):
+                    continue
+                if not caught_up[index]:
+                    backlog.append(record)
+                else:
+                    _emit(record, args, renderer)
+            caught_up[index] = True
+        if backlog and all(caught_up):
+            for record in backlog:
+                _emit(record, args, renderer)
+            backlog.clear()
+        if idle:
+            sys.stdout.flush()
+            time.sleep(_POLL_SECONDS)  # polling a file: there is no event to wait on
+
+
+def _emit(record: Record, args: argparse.Namespace, renderer: Renderer) -> None:
+    if args.json:
+        sys.stdout.buffer.write(record.raw + b"\n")
+    else:
+        sys.stdout.write(renderer.render(record))
+    sys.stdout.flush()
+
+
+def _colors(choice: str, stream: IO[str]) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _report(counters: Counters) -> None:
+    if counters.skipped or counters.too_long:
+        detail = f" ({counters.too_long} longer than 16 MiB)" if counters.too_long else ""
+        total = counters.skipped + counters.too_long
+        print(f"logview: skipped {total} lines that are not JSON records{detail}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    # Python would complain again when flushing stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

@@ -1,0 +1,100 @@
+"""Pretty output: one line per record, tracebacks as real indented lines.
+
+Everything from the log content passes through the console's escaping, so a
+record cannot send a control sequence to the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+from shared._logging.console import escape_block, escape_controls
+
+from ._records import FRAME_KEYS, Record
+
+try:
+    import orjson
+
+    def _json(value: Any) -> str:
+        return orjson.dumps(value, default=str).decode("utf-8")
+except ImportError:  # pragma: no cover
+    import json
+
+    def _json(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+
+_RESET: Final = "\x1b[0m"
+_DIM: Final = "\x1b[2m"
+_COLORS: Final = {
+    "DEBUG": "\x1b[34m", "INFO": "\x1b[32m", "WARNING": "\x1b[33m", "WARN": "\x1b[33m",
+    "ERROR": "\x1b[31m", "CRITICAL": "\x1b[1;31m", "FATAL": "\x1b[1;31m",
+}  # fmt: skip
+_INDENT: Final = "    "
+
+
+def _time(text: str) -> str:
+    if len(text) >= 23 and text[10] in "T ":
+        return f"{text[:10]} {text[11:23]}"
+    return escape_controls(text)
+
+
+def _value(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        if value and " " not in value and '"' not in value and "=" not in value:
+            return value  # type: ignore[no-any-return]
+        return _json(value)
+    if kind is int or kind is float:
+        return repr(value)
+    return _json(value)
+
+
+def _extras(record: Record) -> str:
+    doc = record.doc
+    items: Iterable[tuple[str, Any]]
+    if "record" in doc and "text" in doc:  # loguru keeps extras apart
+        items = record.fields().items()
+    else:
+        keys = tuple(doc)
+        shown = _SHOWN_KEYS.get(keys)
+        if shown is None:  # records of one writer share their keys: decide once
+            shown = tuple(k for k in keys if k not in FRAME_KEYS)
+            if len(_SHOWN_KEYS) > 1024:
+                _SHOWN_KEYS.clear()
+            _SHOWN_KEYS[keys] = shown
+        items = [(k, doc[k]) for k in shown]
+    # Escaped once, joined: the joiners are printable, so this equals escaping each piece.
+    return escape_controls(" ".join([f"{k}={_value(v)}" for k, v in items]))
+
+
+_SHOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+class Renderer:
+    def __init__(self, colors: bool) -> None:
+        self.colors = colors
+
+    def render(self, record: Record) -> str:
+        extras = _extras(record)
+        head = escape_controls(f"{record.logger}: {record.message}")
+        level = record.level if record.level.isalpha() else escape_controls(record.level)
+        when = _time(record.time)
+        if self.colors:
+            color = _COLORS.get(level, "")
+            logger, _, message = head.partition(": ")
+            line = (
+                f"{_DIM}{when}{_RESET} {color}{level:<8}{_RESET} {_DIM}{logger}:{_RESET} {message}"
+            )
+            if extras:
+                line = f"{line} {_DIM}{extras}{_RESET}"
+        else:
+            line = f"{when} {level:<8} {head}"
+            if extras:
+                line = f"{line} {extras}"
+        if record.exc:
+            line += "\n" + "\n".join(
+                _INDENT + part for part in escape_block(record.exc).split("\n")
+            )
+        return line + "\n"

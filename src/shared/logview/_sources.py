@@ -1,0 +1,226 @@
+"""Where lines come from: files, rotated sets, directories, gzip, stdin.
+
+Lines are read in large chunks, never one ``readline`` at a time. With
+``--level`` at WARNING or above, a regex over the whole chunk finds the lines
+whose level may match (see LevelPrefilter); the others are never split out,
+let alone parsed. A line longer than ``MAX_LINE`` is skipped and counted
+instead of being held in memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Final
+
+CHUNK: Final = 1 << 20
+MAX_LINE: Final = 16 << 20
+_ROTATED: Final = re.compile(r"\.(\d+)(\.gz)?$")
+
+
+@dataclass
+class Counters:
+    """Lines we could not use, reported once at the end."""
+
+    skipped: int = 0
+    too_long: int = 0
+
+
+@dataclass
+class Source:
+    """One stream of records in time order: a file with its rotated siblings, or stdin."""
+
+    name: str
+    paths: list[Path] = field(default_factory=list)  # oldest first; empty for stdin
+
+
+def expand(arguments: Sequence[str]) -> list[Source]:
+    """Turn command-line paths into sources (each a rotated set, oldest file first)."""
+    sources: list[Source] = []
+    for argument in arguments:
+        if argument == "-":
+            sources.append(Source("-"))
+            continue
+        path = Path(argument)
+        if path.is_dir():
+            # Recursive: a results/ directory holds one sub-directory per run.
+            bases = sorted(
+                p
+                for pattern in ("*.jsonl", "*.jsonl.gz")
+                for p in path.rglob(pattern)
+                if p.is_file() and not p.name.startswith(".")
+            )
+            sources.extend(Source(str(b), rotated_set(b)) for b in bases)
+        elif path.exists() or rotated_set(path):
+            sources.append(Source(str(path), rotated_set(path) or [path]))
+        else:
+            raise FileNotFoundError(f"logview: no such file or directory: {argument}")
+    return sources
+
+
+def rotated_set(base: Path) -> list[Path]:
+    """``base.N`` … ``base.1``, ``base``: the oldest file first (``.gz`` siblings too)."""
+    if _ROTATED.search(base.name) and not base.name.endswith(".jsonl.gz"):
+        return [base] if base.exists() else []  # an explicit rotated file: just that one
+    numbered: list[tuple[int, Path]] = []
+    try:
+        siblings = list(base.parent.iterdir())
+    except OSError:
+        siblings = []
+    prefix = base.name + "."
+    for sibling in siblings:
+        if sibling.name.startswith(prefix):
+            match = _ROTATED.fullmatch(sibling.name[len(base.name) :])
+            if match:
+                numbered.append((int(match.group(1)), sibling))
+    ordered = [p for _, p in sorted(numbered, reverse=True)]
+    return ordered + ([base] if base.exists() else [])
+
+
+def open_binary(path: Path) -> BinaryIO:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb", buffering=0)
+
+
+def stdin() -> BinaryIO:
+    return sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
+
+
+class LevelPrefilter:
+    """Finds, in raw bytes, every line whose level may be at or above a minimum.
+
+    Known writers put the level as ``"level":"ERROR"`` (ours), ``"level": "error"``
+    (structlog), ``"levelname": "ERROR"`` (python-json-logger) or
+    ``"name": "ERROR", "no"`` (loguru). One regex anchored on the key runs at
+    memory-bandwidth speed; loguru's is only run on chunks that hold loguru
+    records. It may let through lines that don't match (a nested "level" key):
+    they are parsed and checked. It never drops a line that could match.
+    """
+
+    def __init__(self, spellings: Sequence[str]) -> None:
+        values = b"|".join(re.escape(s.encode()) for s in spellings)
+        self._key = re.compile(rb'"level(?:name)?": ?"(?:' + values + rb')"')
+        self._loguru = re.compile(rb'"name": ?"(?:' + values + rb')", ?"no"')
+
+    def line_starts(self, data: bytes, end: int) -> set[int]:
+        starts = {data.rfind(b"\n", 0, m.start()) + 1 for m in self._key.finditer(data, 0, end)}
+        if data.find(b'"record": {', 0, end) >= 0:
+            starts.update(
+                data.rfind(b"\n", 0, m.start()) + 1 for m in self._loguru.finditer(data, 0, end)
+            )
+        return starts
+
+
+def lines(
+    source: Source, counters: Counters, prefilter: LevelPrefilter | None = None
+) -> Iterator[bytes]:
+    """Every complete line of ``source`` (or, with a prefilter, those that may match)."""
+    if not source.paths:
+        yield from stream_lines(stdin(), counters, prefilter)
+        return
+    for path in source.paths:
+        with open_binary(path) as handle:
+            yield from stream_lines(handle, counters, prefilter)
+
+
+def stream_lines(
+    handle: BinaryIO, counters: Counters, prefilter: LevelPrefilter | None = None
+) -> Iterator[bytes]:
+    tail = b""
+    dropping = False  # inside a line longer than MAX_LINE
+    while True:
+        chunk = handle.read(CHUNK)
+        if not chunk:
+            break
+        if dropping:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                continue
+            chunk, dropping = chunk[newline + 1 :], False
+        data = tail + chunk if tail else chunk
+        end = data.rfind(b"\n")
+        if end < 0:
+            tail = data
+            if len(tail) > MAX_LINE:
+                counters.too_long += 1
+                tail, dropping = b"", True
+            continue
+        tail = data[end + 1 :]
+        yield from _complete_lines(data, end, prefilter)
+    if tail.strip():
+        # A last line without a newline: a writer cut short. Try it anyway.
+        yield tail
+
+
+def _complete_lines(data: bytes, end: int, prefilter: LevelPrefilter | None) -> Iterator[bytes]:
+    """Lines in ``data[:end]``; with a prefilter only those that may match."""
+    if prefilter is None:
+        yield from data[:end].split(b"\n")
+        return
+    for start in sorted(prefilter.line_starts(data, end)):
+        stop = data.find(b"\n", start, end + 1)
+        yield data[start : stop if stop >= 0 else end]
+
+
+def follow_lines(
+    path: Path, counters: Counters, poll: float, from_start: bool
+) -> Iterator[bytes | None]:
+    """Lines appended to ``path``, forever; ``None`` when there is nothing new.
+
+    A new file at the path (rotation) is read from its start after the rest of
+    the old one; a file that shrank (truncation) is read again from its start.
+    """
+    handle: BinaryIO | None = None
+    tail = b""
+    while True:
+        if handle is None:
+            try:
+                handle = open(path, "rb", buffering=0)  # noqa: SIM115
+            except FileNotFoundError:
+                yield None
+                continue
+            if not from_start:
+                handle.seek(0, os.SEEK_END)
+            from_start = True  # every later file is read whole
+        chunk = handle.read(CHUNK)
+        if chunk:
+            data = tail + chunk
+            end = data.rfind(b"\n")
+            if end >= 0:
+                tail = data[end + 1 :]
+                yield from data[:end].split(b"\n")
+            else:
+                tail = data if len(data) <= MAX_LINE else b""
+            continue
+        if _replaced(path, handle):
+            handle.close()
+            handle, tail = None, b""
+            continue
+        if _truncated(path, handle):
+            handle.seek(0)
+            tail = b""
+            continue
+        yield None
+
+
+def _replaced(path: Path, handle: BinaryIO) -> bool:
+    try:
+        on_path = os.stat(path)
+    except FileNotFoundError:
+        return False  # rotated away, new file not there yet: keep reading the old one
+    ours = os.fstat(handle.fileno())
+    return (on_path.st_ino, on_path.st_dev) != (ours.st_ino, ours.st_dev)
+
+
+def _truncated(path: Path, handle: BinaryIO) -> bool:
+    try:
+        return os.fstat(handle.fileno()).st_size < handle.tell()
+    except OSError:
+        return False
