@@ -174,18 +174,27 @@ def follow_lines(
 ) -> Iterator[bytes | None]:
     """Lines appended to ``path``, forever; ``None`` when there is nothing new.
 
-    A new file at the path (rotation) is read from its start after the rest of
-    the old one; a file that shrank (truncation) is read again from its start.
+    When a new file appears at the path (rotation), the rest of the old file is
+    read, then every file rotated after it (several rotations can happen between
+    two polls), then the new one from its start. A file that shrank (truncation)
+    is read again from its start.
     """
     handle: BinaryIO | None = None
+    # Rotated files newer than the one we had, oldest first, opened at once: their
+    # names shift if yet another rotation happens while we read them.
+    pending: list[BinaryIO] = []
     tail = b""
     while True:
         if handle is None:
-            try:
-                handle = open(path, "rb", buffering=0)  # noqa: SIM115
-            except FileNotFoundError:
-                yield None
-                continue
+            reading_rotated = bool(pending)
+            if pending:
+                handle = pending.pop(0)
+            else:
+                try:
+                    handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
+                except FileNotFoundError:
+                    yield None
+                    continue
             if not from_start:
                 handle.seek(0, os.SEEK_END)
             from_start = True  # every later file is read whole
@@ -199,7 +208,12 @@ def follow_lines(
             else:
                 tail = data if len(data) <= MAX_LINE else b""
             continue
+        if reading_rotated:  # a rotated file is complete: go on to the next one
+            handle.close()
+            handle, tail = None, b""
+            continue
         if _replaced(path, handle):
+            pending = _open_rotated_after(path, os.fstat(handle.fileno()))
             handle.close()
             handle, tail = None, b""
             continue
@@ -208,6 +222,25 @@ def follow_lines(
             tail = b""
             continue
         yield None
+
+
+def _open_rotated_after(path: Path, ours: os.stat_result) -> list[BinaryIO]:
+    """The rotated siblings written after the file ``ours`` (found by inode), oldest first."""
+    rotated = rotated_set(path)[:-1] if path.exists() else rotated_set(path)
+    for index, candidate in enumerate(rotated):
+        try:
+            found = os.stat(candidate)
+        except FileNotFoundError:
+            continue
+        if (found.st_ino, found.st_dev) == (ours.st_ino, ours.st_dev):
+            handles: list[BinaryIO] = []
+            for newer in rotated[index + 1 :]:
+                try:
+                    handles.append(open(newer, "rb", buffering=0))  # noqa: SIM115
+                except FileNotFoundError:
+                    continue
+            return handles
+    return []
 
 
 def _replaced(path: Path, handle: BinaryIO) -> bool:

@@ -1,0 +1,324 @@
+"""logview, run as the installed command: sources, merge, filters, follow, stats."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.logging_config import setup_logging, shutdown_logging
+
+LOGVIEW = str(Path(sys.executable).parent / "logview")
+
+
+def logview(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Any:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [LOGVIEW, *args], input=stdin, capture_output=True, timeout=60, env=full_env, check=False
+    )
+
+
+def records_of(output: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.decode().splitlines()]
+
+
+def ours(path: Path, count: int, *, max_log_bytes: int = 100_000_000, backups: int = 5) -> None:
+    """Write `count` records with our own library (synchronously)."""
+    setup_logging(log_file=path, console=False, max_log_bytes=max_log_bytes, backup_count=backups)
+    for i in range(count):
+        level = logging.ERROR if i % 10 == 0 else logging.INFO
+        logging.getLogger("bifrost.ssh" if i % 2 else "rollouts").log(
+            level, "record %d", i, extra={"i": i, "reward": i / 10}
+        )
+    shutdown_logging()
+
+
+def test_rotated_set_is_read_oldest_first(tmp_path: Path) -> None:
+    """A base path brings app.jsonl.N ... .1 and itself, in the order written."""
+    log_file = tmp_path / "app.jsonl"
+    ours(log_file, 400, max_log_bytes=8000, backups=50)
+    assert (tmp_path / "app.jsonl.3").exists()
+    result = logview(str(log_file), "--json")
+    assert result.returncode == 0, result.stderr
+    assert [r["i"] for r in records_of(result.stdout)] == list(range(400))
+
+
+def test_pretty_output_shows_fields_and_tracebacks(tmp_path: Path) -> None:
+    """Pretty: time, level, logger, message, key=value, traceback as indented lines."""
+    log_file = tmp_path / "app.jsonl"
+    setup_logging(log_file=log_file, console=False)
+    try:
+        raise ValueError("bad value")
+    except ValueError:
+        logging.getLogger("x").exception("failed", extra={"rollout_id": 7})
+    shutdown_logging()
+    out = logview(str(log_file), "--color", "never").stdout.decode()
+    first, *rest = out.splitlines()
+    assert first.endswith("ERROR    x: failed rollout_id=7")
+    assert rest[0] == "    Traceback (most recent call last):"
+    assert rest[-1] == "    ValueError: bad value"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--level", "ERROR"], [i for i in range(100) if i % 10 == 0]),
+        (["--logger", "bifrost"], [i for i in range(100) if i % 2]),
+        (["--logger", "rollouts", "--level", "ERROR"], [i for i in range(100) if i % 10 == 0]),
+        (["--grep", r"record 9\d$"], list(range(90, 100))),
+        (["--where", "i>=95"], list(range(95, 100))),
+        (["--where", "i<3", "--where", "reward!=0.1"], [0, 2]),
+        (["--where", "message~^record 4[0-2]$"], [40, 41, 42]),
+        (["--where", "logger=rollouts", "--where", "i<=4"], [0, 2, 4]),
+        (["-n", "3"], [97, 98, 99]),
+        (["--level", "ERROR", "-n", "2"], [80, 90]),
+    ],
+)
+def test_filters(tmp_path: Path, args: list[str], expected: list[int]) -> None:
+    """--level, --logger, --grep, --where (numeric, regex, AND) and -n combine with AND."""
+    log_file = tmp_path / "app.jsonl"
+    ours(log_file, 100)
+    result = logview(str(log_file), "--json", *args)
+    assert result.returncode == 0, result.stderr
+    assert [r["i"] for r in records_of(result.stdout)] == expected
+
+
+def test_dotted_where_reaches_nested_values(tmp_path: Path) -> None:
+    """--where exception.type=ValueError looks inside the exception object."""
+    log_file = tmp_path / "app.jsonl"
+    setup_logging(log_file=log_file, console=False)
+    for exc in (ValueError("a"), KeyError("b")):
+        try:
+            raise exc
+        except Exception:
+            logging.getLogger("x").exception("failed")
+    shutdown_logging()
+    result = logview(str(log_file), "--json", "--where", "exception.type=ValueError")
+    assert [r["exception"]["type"] for r in records_of(result.stdout)] == ["ValueError"]
+
+
+def test_since_and_until(tmp_path: Path) -> None:
+    """--since/--until take ISO 8601 or a relative duration."""
+    lines = [
+        {"timestamp": f"2026-01-01T00:0{m}:00.000000+00:00", "level": "INFO",
+         "logger": "t", "message": str(m)}
+        for m in range(6)
+    ]  # fmt: skip
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = logview(
+        str(path), "--json", "--since", "2026-01-01T00:02:00+00:00",
+        "--until", "2026-01-01T00:04:00+00:00",
+    )  # fmt: skip
+    assert [r["message"] for r in records_of(result.stdout)] == ["2", "3", "4"]
+    assert logview(str(path), "--json", "--since", "1h").stdout == b""  # all older than 1h
+    assert len(records_of(logview(str(path), "--json", "--until", "10m").stdout)) == 6
+
+
+def test_merges_several_files_by_time(tmp_path: Path) -> None:
+    """Several sources (a directory's files) are merged by timestamp, streaming."""
+    for n in range(3):
+        lines = [
+            {"timestamp": f"2026-01-01T00:00:{s:02d}.{n}00000+00:00", "level": "INFO",
+             "logger": f"w{n}", "message": f"{s}.{n}"}
+            for s in range(10)
+        ]  # fmt: skip
+        (tmp_path / f"w{n}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    result = logview(str(tmp_path), "--json")
+    messages = [r["message"] for r in records_of(result.stdout)]
+    assert messages == [f"{s}.{n}" for s in range(10) for n in range(3)]
+
+
+def test_gzip_and_stdin(tmp_path: Path) -> None:
+    """.gz files are read transparently; - reads stdin."""
+    log_file = tmp_path / "app.jsonl"
+    ours(log_file, 20)
+    data = log_file.read_bytes()
+    with gzip.open(tmp_path / "old.jsonl.gz", "wb") as packed:
+        packed.write(data)
+    from_gz = logview(str(tmp_path / "old.jsonl.gz"), "--json")
+    from_stdin = logview("-", "--json", stdin=data)
+    assert [r["i"] for r in records_of(from_gz.stdout)] == list(range(20))
+    assert from_stdin.stdout == from_gz.stdout
+
+
+def test_corrupt_lines_are_skipped_and_counted(tmp_path: Path) -> None:
+    """Non-JSON lines, a truncated last line and a huge line are skipped, counted once."""
+    log_file = tmp_path / "app.jsonl"
+    ours(log_file, 5)
+    with log_file.open("ab") as out:
+        out.write(b"not json at all\n")
+        out.write(b'{"message": "x' + b"y" * (20 << 20) + b'"}\n')  # longer than 16 MiB
+        out.write(b"[1, 2]\n")
+        out.write(b'{"timestamp": "2026-01-01T00:00:00+00:00", "level": "ERROR", "mess')
+    for args in ([], ["--level", "ERROR"]):
+        result = logview(str(log_file), "--json", *args)
+        assert result.returncode == 0
+        assert len(records_of(result.stdout)) == (5 if not args else 1)
+        assert result.stderr.decode().count("logview: skipped") == 1
+        assert "skipped 4 lines" in result.stderr.decode() or args
+
+
+def test_escape_sequences_never_reach_the_terminal(tmp_path: Path) -> None:
+    """C0, DEL and C1 controls in keys and values are shown escaped; tracebacks keep lines."""
+    evil = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\x7f"
+    record = {
+        "timestamp": "2026-01-01T00:00:00.000000+00:00", "level": "ERROR",
+        "logger": "x" + evil, "message": "m" + evil, "k" + evil: "v" + evil,
+        "exception": {"type": "E", "message": "", "traceback": "Traceback\n\tline" + evil},
+    }  # fmt: skip
+    path = tmp_path / "evil.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    for color in ("never", "always"):
+        out = logview(str(path), "--color", color).stdout.decode()
+        for char in "\x07\r\x9b\x7f":
+            assert char not in out
+        assert "\x1b]" not in out
+        assert "\x1b[2J" not in out
+        assert "\\x1b]0;owned\\x07" in out
+        assert "\n    \tline" in out  # traceback newline and tab still render
+
+
+@pytest.mark.parametrize("writer", ["python-json-logger", "structlog", "loguru"])
+def test_reads_other_python_json_logs(tmp_path: Path, writer: str) -> None:
+    """python-json-logger, structlog and loguru records need no configuration."""
+    samples = {
+        "python-json-logger": {
+            "asctime": "2026-11-27 02:32:24,963", "levelname": "ERROR", "name": "pjl",
+            "message": "bad", "exc_info": "Traceback (most recent call last):\nZeroDivisionError",
+            "k": 1,
+        },
+        "structlog": {
+            "k": 1, "event": "bad", "level": "error", "logger": "pjl",
+            "timestamp": "2026-11-27T02:32:25.096441Z",
+            "exception": "Traceback (most recent call last):\nZeroDivisionError",
+        },
+        "loguru": {
+            "text": "2026-11-27 | ERROR | bad\nTraceback (most recent call last):\n"
+                    "ZeroDivisionError\n",
+            "record": {
+                "exception": {"type": "ZeroDivisionError", "value": "x", "traceback": True},
+                "extra": {"k": 1}, "level": {"icon": "x", "name": "ERROR", "no": 40},
+                "message": "bad", "name": "pjl",
+                "time": {"repr": "2026-11-27 02:32:24.893537+00:00", "timestamp": 1795746744.8},
+            },
+        },
+    }  # fmt: skip
+    info = {"timestamp": "2026-11-27T02:32:20+00:00", "level": "INFO", "logger": "o",
+            "message": "fine"}  # fmt: skip
+    path = tmp_path / "other.jsonl"
+    path.write_text(json.dumps(info) + "\n" + json.dumps(samples[writer]) + "\n")
+    out = logview(str(path), "--level", "ERROR", "--color", "never").stdout.decode()
+    lines = out.splitlines()
+    assert "ERROR    pjl: bad k=1" in lines[0], out
+    assert "    ZeroDivisionError" in lines
+    assert "fine" not in out
+    assert len(records_of(logview(str(path), "--level", "ERROR", "--json").stdout)) == 1
+
+
+def test_stats(tmp_path: Path) -> None:
+    """--stats counts levels and loggers, shows the time range, top messages and a chart."""
+    log_file = tmp_path / "app.jsonl"
+    ours(log_file, 100)
+    out = logview(str(log_file), "--stats").stdout.decode()
+    assert "records: 100" in out
+    assert "ERROR              10" in out
+    assert "INFO               90" in out
+    assert "bifrost.ssh" in out
+    assert "rollouts" in out
+    assert "records per minute" in out
+    assert "█" in out
+
+
+def test_usage_errors_name_the_bad_value(tmp_path: Path) -> None:
+    """Bad arguments exit 2 with a sentence naming the value."""
+    (tmp_path / "a.jsonl").write_text("")
+    for args, words in [
+        (["--level", "LOUD"], "'LOUD'"),
+        (["--where", "no operator"], "'no operator'"),
+        (["--since", "yesterday"], "'yesterday'"),
+        (["missing.jsonl"], "missing.jsonl"),
+    ]:
+        result = logview(str(tmp_path / "a.jsonl"), *args)
+        assert result.returncode == 2
+        assert words in result.stderr.decode()
+
+
+def test_python_dash_m_works(tmp_path: Path) -> None:
+    """python -m shared.logview is the same command."""
+    log_file = tmp_path / "app.jsonl"
+    ours(log_file, 3)
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.logview", str(log_file), "--json"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    assert len(records_of(result.stdout)) == 3
+
+
+# --- follow ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def follower(tmp_path: Path) -> Iterator[tuple[Path, queue.Queue[dict[str, Any]]]]:
+    """A running `logview -f --json` on tmp_path/app.jsonl, its records in a queue."""
+    log_file = tmp_path / "app.jsonl"
+    log_file.write_text("")
+    proc = subprocess.Popen([LOGVIEW, str(log_file), "-f", "--json"], stdout=subprocess.PIPE)
+    seen: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.put(json.loads(line))
+
+    threading.Thread(target=pump, daemon=True).start()
+    yield log_file, seen
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _expect(seen: queue.Queue[dict[str, Any]], messages: list[str]) -> None:
+    got = [seen.get(timeout=20)["message"] for _ in messages]
+    assert got == messages
+
+
+def test_follow_keeps_going_across_rotation(
+    follower: tuple[Path, queue.Queue[dict[str, Any]]],
+) -> None:
+    """-f prints new records, and keeps going when our writer rotates the file."""
+    log_file, seen = follower
+    setup_logging(log_file=log_file, console=False, max_log_bytes=2000, backup_count=20)
+    log = logging.getLogger("f")
+    log.info("first")
+    _expect(seen, ["first"])
+    for i in range(40):  # several rotations
+        log.info("rotating %d", i)
+    _expect(seen, [f"rotating {i}" for i in range(40)])
+    shutdown_logging()
+    assert (log_file.parent / "app.jsonl.2").exists()
+
+
+def test_follow_survives_truncation(follower: tuple[Path, queue.Queue[dict[str, Any]]]) -> None:
+    """-f starts over when the file is truncated in place."""
+    log_file, seen = follower
+    line = {"timestamp": "2026-01-01T00:00:00+00:00", "level": "INFO", "logger": "t"}
+    with log_file.open("a") as out:
+        out.write(json.dumps({**line, "message": "before"}) + "\n")
+    _expect(seen, ["before"])
+    log_file.write_text("")  # truncate
+    with log_file.open("a") as out:
+        out.write(json.dumps({**line, "message": "after"}) + "\n")
+    _expect(seen, ["after"])
