@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from ._logging import fields as F
 from ._logging.encode import fit
 from ._logging.record import build_document, capture, process_identity
-from ._logging.redact import Redactor, redact_document
+from ._logging.redact import Redactor
 
 __all__ = ["JSONFormatter"]
 
@@ -43,7 +43,5 @@ class JSONFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         capture(record)
-        document = build_document(record, self._identity)
-        if self._redactor is not None:
-            document = redact_document(self._redactor, document)
+        document = build_document(record, self._identity, self._redactor)
         return fit(document, self._limit - 1).decode("utf-8")

@@ -161,15 +161,30 @@ def _escape_line_breakers(line: bytes) -> bytes:
     return line
 
 
+def _top_level_check(document: dict[str, Any]) -> bool | None:
+    """None: a top-level float is NaN or infinite (walk); else whether there is nesting."""
+    nested = False
+    for value in document.values():
+        kind = type(value)
+        if kind is float:
+            if not math.isfinite(value):
+                return None
+        elif kind is dict or kind is list or kind is tuple:
+            nested = True
+    return nested
+
+
 def _dumps_orjson(document: dict[str, Any]) -> bytes:
     assert _orjson is not None
-    try:
-        line: bytes = _orjson.dumps(document, default=_default)
-        # orjson writes NaN and Infinity as null; a null means we must look closer.
-        if b"null" not in line:
-            return line
-    except Exception:  # noqa: S110 - the slow path below handles what orjson refused
-        pass
+    nested = _top_level_check(document)
+    if nested is not None:
+        try:
+            line: bytes = _orjson.dumps(document, default=_default)
+            # orjson writes a nested NaN or Infinity as null: a null there means look closer.
+            if not nested or b"null" not in line:
+                return line
+        except Exception:  # noqa: S110 - the slow path below handles what orjson refused
+            pass
     return _orjson.dumps(to_jsonable(document))  # type: ignore[no-any-return]
 
 

@@ -18,7 +18,7 @@ from .console import ConsoleRenderer
 from .encode import fit, safe_repr
 from .files import RotatingJSONLWriter
 from .record import build_document, captured_message, iso_utc
-from .redact import Redactor, redact_document
+from .redact import Redactor
 
 
 class ConsoleSink(Protocol):
@@ -121,9 +121,7 @@ class Pipeline:
 
     def _render(self, record: logging.LogRecord) -> tuple[dict[str, Any], bytes]:
         try:
-            document = build_document(record, self.identity)
-            if self.redactor is not None:
-                document = redact_document(self.redactor, document)
+            document = build_document(record, self.identity, self.redactor)
         except Exception as exc:  # hostile extras (a mapping whose items() raises...)
             document = self._fallback_document(record, exc)
         needs_line = self.writer is not None or (
@@ -141,7 +139,7 @@ class Pipeline:
             "log_error": f"record could not be rendered: {type(exc).__name__}: {safe_repr(exc)}",
         }
         if self.redactor is not None:
-            document = redact_document(self.redactor, document)
+            document[F.MESSAGE] = self.redactor.text(document[F.MESSAGE])
         return document
 
     @property

@@ -7,6 +7,7 @@ call, take the context, and turn a live exception into text. Everything in
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -19,6 +20,7 @@ from shared.logging_context import current_fields
 
 from . import fields as F
 from .encode import safe_repr, safe_str
+from .redact import Redactor
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -128,39 +130,80 @@ def _renamed_fields(items: list[tuple[str, object]]) -> dict[str, object]:
     }
 
 
+# LogRecord.__init__ sets its attributes in a fixed order and makeRecord adds the
+# extras right after, so a record's extras are among the keys past that point.
+_LOGRECORD_OWN = list(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
+_FIRST_EXTRA = len(_LOGRECORD_OWN)
+_LAST_OWN = _LOGRECORD_OWN[-1]
+
+
+def _extra_items(state: dict[str, Any]) -> list[tuple[str, Any]]:
+    keys = list(state)
+    if len(keys) >= _FIRST_EXTRA and keys[_FIRST_EXTRA - 1] == _LAST_OWN:
+        candidates = keys[_FIRST_EXTRA:]
+    else:  # a record built some other way: look at every key
+        candidates = keys
+    return [(k, state[k]) for k in candidates if k not in F.NOT_EXTRA]
+
+
 def user_fields(record: Any) -> dict[str, object]:
     """Context fields, then ``extra`` fields (an explicit extra wins), renamed off our keys."""
     state = record.__dict__
-    extras = [(key, value) for key, value in state.items() if key not in F.NOT_EXTRA]
+    extras = _extra_items(state)
     context = state.get(F.CAPTURED_CONTEXT)
-    if not context:
-        return _renamed_fields(extras) if extras else {}
-    found = _renamed_fields(list(context.items()))
-    found.update(_renamed_fields(extras))
+    if not extras and not context:
+        return {}
+    collides = any(k in F.RESERVED_KEYS for k, _ in extras)
+    found = dict(extras) if not collides else _renamed_fields(extras)
+    if context:
+        merged = (
+            dict(context)
+            if F.RESERVED_KEYS.isdisjoint(context)
+            else _renamed_fields(list(context.items()))
+        )
+        merged.update(found)
+        return merged
     return found
 
 
-def build_document(record: Any, identity: Mapping[str, object]) -> dict[str, Any]:
-    """The JSONL record, keys in the documented order."""
-    document: dict[str, Any] = {
-        F.TIMESTAMP: iso_utc(record.created),
-        F.LEVEL: record.levelname,
-        F.LOGGER: record.name,
-        F.MESSAGE: captured_message(record),
-    }
-    document.update(user_fields(record))
-    document[F.MODULE] = record.module
-    document[F.FUNCTION] = record.funcName
-    document[F.LINE] = record.lineno
-    document[F.PROCESS] = record.process
-    document[F.PROCESS_NAME] = record.processName
-    document[F.THREAD_NAME] = record.threadName
-    document.update(identity)
-    exception = record.__dict__.get(F.CAPTURED_EXCEPTION)
+def build_document(
+    record: Any, identity: Mapping[str, object], redactor: Redactor | None = None
+) -> dict[str, Any]:
+    """The JSONL record, keys in the documented order, redacted when a redactor is given."""
+    state = record.__dict__
+    message = state.get(F.CAPTURED_MESSAGE)
+    if message is None:
+        message = render_message(record.msg, record.args)
+    fields = user_fields(record)
+    exception = state.get(F.CAPTURED_EXCEPTION)
     if exception is None and record.exc_info and record.exc_info[0] is not None:
         exception = exception_fields(record.exc_info)
+    stack_info = record.stack_info
+    if redactor is not None:
+        message = redactor.text(message)
+        if fields:
+            fields = redactor.mapping(fields)
+        if exception is not None:
+            exception = {k: redactor.text(v) for k, v in exception.items()}
+        if stack_info:
+            stack_info = redactor.text(stack_info)
+    document: dict[str, Any] = {
+        F.TIMESTAMP: iso_utc(state["created"]),
+        F.LEVEL: state["levelname"],
+        F.LOGGER: state["name"],
+        F.MESSAGE: message,
+    }
+    if fields:
+        document.update(fields)
+    document[F.MODULE] = state["module"]
+    document[F.FUNCTION] = state["funcName"]
+    document[F.LINE] = state["lineno"]
+    document[F.PROCESS] = state["process"]
+    document[F.PROCESS_NAME] = state["processName"]
+    document[F.THREAD_NAME] = state["threadName"]
+    document.update(identity)
     if exception is not None:
         document[F.EXCEPTION] = exception
-    if record.stack_info:
-        document[F.STACK_INFO] = record.stack_info
+    if stack_info:
+        document[F.STACK_INFO] = stack_info
     return document

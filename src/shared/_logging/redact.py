@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from . import fields as F
 from .fields import MAX_NESTING_DEPTH
 
 REDACTED: Final = "[REDACTED]"
@@ -28,21 +27,30 @@ _EXTRA_SECRET_WORDS: Final = (
     "secretkey", "clientsecret", "privatekeys", "auth",
 )  # fmt: skip
 
-#: Credential shapes masked inside any string (message, values, tracebacks).
-DEFAULT_SECRET_PATTERNS: Final = (
+#: Credential shapes masked inside any string (message, values, tracebacks), each
+#: behind literals one of which it must contain: a few ``in`` checks decide that a
+#: string holds no secret far faster than any regex can (most strings hold none).
+DEFAULT_SECRET_SHAPES: Final = (
     # Authorization: Bearer <token>
-    r"(?i:(?<=bearer ))[A-Za-z0-9\-._~+/]+=*",
+    (("earer", "EARER"), r"(?i:(?<=bearer ))[A-Za-z0-9\-._~+/]+=*"),
     # OpenAI (sk-..., sk-proj-...) and Anthropic (sk-ant-api03-...) keys
-    r"\bsk-[A-Za-z0-9_\-]{16,}",
+    (("sk-",), r"\bsk-[A-Za-z0-9_\-]{16,}"),
     # AWS access key ids
-    r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
+    (
+        ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA"),
+        r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
+    ),
     # PEM private keys, whole or cut short
-    r"-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)",
+    (
+        ("PRIVATE KEY",),
+        r"-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)",
+    ),
     # Hugging Face, GitHub and Slack tokens
-    r"\bhf_[A-Za-z0-9]{30,}",
-    r"\bgh[pousr]_[A-Za-z0-9]{30,}",
-    r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
-)  # fmt: skip
+    (("hf_",), r"\bhf_[A-Za-z0-9]{30,}"),
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
+    (("xox",), r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+)
+DEFAULT_SECRET_PATTERNS: Final = tuple(pattern for _, pattern in DEFAULT_SECRET_SHAPES)
 
 _URL_PASSWORD: Final = re.compile(r"(?P<head>://[^\s:/?#@]+:)(?P<secret>[^\s@/?#]+)(?=@)")
 _WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
@@ -54,10 +62,16 @@ def _normalise(word: str) -> str:
 
 
 class Redactor:
-    """Applies the key rules and the shape rules to a record document."""
+    """Applies the key rules and the shape rules to record fields."""
 
-    def __init__(self, keys: Iterable[str], patterns: Iterable[str | re.Pattern[str]]) -> None:
+    def __init__(
+        self,
+        keys: Iterable[str],
+        patterns: Iterable[str | re.Pattern[str]],
+        shapes: Iterable[tuple[tuple[str, ...], str]] = (),
+    ) -> None:
         self._secret_words = frozenset(_normalise(k) for k in keys) | frozenset(_EXTRA_SECRET_WORDS)
+        self._shapes = tuple((literals, re.compile(p)) for literals, p in shapes)
         compiled = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
         self._patterns = tuple(compiled)
         self._key_cache: dict[str, bool] = {}
@@ -68,9 +82,7 @@ class Redactor:
         extra_keys: Iterable[str] = (),
         extra_patterns: Iterable[str | re.Pattern[str]] = (),
     ) -> Redactor:
-        # The built-in shapes share one alternation: one scan of each string.
-        builtin = "|".join(f"(?:{p})" for p in DEFAULT_SECRET_PATTERNS)
-        return cls([*DEFAULT_SECRET_KEYS, *extra_keys], [builtin, *extra_patterns])
+        return cls([*DEFAULT_SECRET_KEYS, *extra_keys], extra_patterns, DEFAULT_SECRET_SHAPES)
 
     # --- keys ---------------------------------------------------------------------
 
@@ -90,18 +102,32 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every known credential shape masked."""
+        for literals, shape in self._shapes:
+            for literal in literals:
+                if literal in value:
+                    value = shape.sub(REDACTED, value)
+                    break
         for pattern in self._patterns:
-            value = pattern.sub(REDACTED, value)
+            # search first: most strings hold no secret, and search allocates nothing
+            if pattern.search(value) is not None:
+                value = pattern.sub(REDACTED, value)
         if "://" in value:
             value = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}", value)
         return value
 
-    def value(self, value: object, depth: int = 0, path: set[int] | None = None) -> object:
+    def value(  # noqa: PLR0911 - one early return per kind of value
+        self, value: object, depth: int = 0, path: set[int] | None = None
+    ) -> object:
         """Mask secrets inside ``value``: secret keys in mappings, shapes in strings.
 
         Cycles and unreadable containers are returned as they are: the encoder
         writes its own placeholders for them.
         """
+        kind = type(value)
+        if kind is str:
+            return self.text(value)  # type: ignore[arg-type]
+        if kind is int or kind is float or kind is bool or value is None:
+            return value
         if isinstance(value, str):
             return self.text(value)
         if not isinstance(value, Mapping | list | tuple) or depth > MAX_NESTING_DEPTH:
@@ -128,27 +154,16 @@ class Redactor:
     def mapping(
         self, value: Mapping[Any, Any], depth: int = 0, path: set[int] | None = None
     ) -> dict[Any, Any]:
-        return {
-            k: REDACTED
-            if isinstance(k, str) and self.is_secret_key(k)
-            else self.value(v, depth, path)
-            for k, v in list(value.items())
-        }
-
-
-def redact_document(redactor: Redactor, document: dict[str, Any]) -> dict[str, Any]:
-    """Redact a record document: user fields by key and shape, free text by shape."""
-    out: dict[str, Any] = {}
-    for key, value in document.items():
-        if key in F.RESERVED_KEYS:
-            if key in (F.MESSAGE, F.STACK_INFO) and isinstance(value, str):
-                out[key] = redactor.text(value)
-            elif key == F.EXCEPTION and isinstance(value, Mapping):
-                out[key] = {k: redactor.value(v) for k, v in value.items()}
+        out: dict[Any, Any] = {}
+        cache = self._key_cache
+        for key, item in list(value.items()):
+            secret = cache.get(key) if type(key) is str else False
+            if secret is None:
+                secret = self.is_secret_key(key)
+            if secret:
+                out[key] = REDACTED
+            elif type(item) is str:
+                out[key] = self.text(item)
             else:
-                out[key] = value
-        elif isinstance(key, str) and redactor.is_secret_key(key):
-            out[key] = REDACTED
-        else:
-            out[key] = redactor.value(value)
-    return out
+                out[key] = self.value(item, depth, path)
+        return out
