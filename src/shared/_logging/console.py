@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
 from typing import IO, Any, Final
 
-from . import fields as F
 from .encode import dumps
-
-# Keys shown in the line's head, or too noisy for a screen (they stay in the file).
-_NOT_SHOWN: Final = F.RESERVED_KEYS
+from .record import Parts
 
 _ESCAPES: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
 _ESCAPES.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x1B: "\\x1b"})
@@ -91,30 +87,36 @@ class ConsoleRenderer:
             self._second = (second, text)
         return f"{text}.{int((created - second) * 1000):03d}"
 
-    def render(self, created: float, document: Mapping[str, Any]) -> str:
-        level = str(document.get(F.LEVEL, ""))
-        logger = escape_controls(str(document.get(F.LOGGER, "")))
-        message = escape_controls(str(document.get(F.MESSAGE, "")))
-        extras = " ".join(
-            f"{escape_controls(str(k))}={escape_controls(_value_text(v))}"
-            for k, v in document.items()
-            if k not in _NOT_SHOWN
+    def render(self, record: Any, parts: Parts) -> str:
+        """One record as a human line, its traceback and stack indented below it."""
+        state = record.__dict__
+        level = state["levelname"]
+        fields = parts.fields
+        # Escaped once, joined: the joiners are printable, so this equals escaping each piece.
+        extras = (
+            escape_controls(" ".join([f"{k}={_value_text(v)}" for k, v in fields.items()]))
+            if fields
+            else ""
         )
-        clock = self._clock(created)
+        logger = escape_controls(state["name"])
+        message = escape_controls(parts.message)
+        clock = self._clock(state["created"])
         if self.colors:
             color = _LEVEL_COLORS.get(level, "")
-            head = f"{_DIM}{clock}{_RESET} {color}{level:<8}{_RESET} {_DIM}{logger}:{_RESET}"
-            tail = f" {_DIM}{extras}{_RESET}" if extras else ""
+            line = (
+                f"{_DIM}{clock}{_RESET} {color}{level:<8}{_RESET} {_DIM}{logger}:{_RESET} {message}"
+            )
+            if extras:
+                line = f"{line} {_DIM}{extras}{_RESET}"
         else:
-            head = f"{clock} {level:<8} {logger}:"
-            tail = f" {extras}" if extras else ""
-        line = f"{head} {message}{tail}\n"
-        exception = document.get(F.EXCEPTION)
-        if isinstance(exception, Mapping):
-            line += self._block(str(exception.get("traceback", "")))
-        stack = document.get(F.STACK_INFO)
-        if stack:
-            line += self._block(str(stack))
+            line = f"{clock} {level:<8} {logger}: {message}"
+            if extras:
+                line = f"{line} {extras}"
+        line += "\n"
+        if parts.exception is not None:
+            line += self._block(parts.exception.get("traceback", ""))
+        if parts.stack_info:
+            line += self._block(parts.stack_info)
         return line
 
     def _block(self, text: str) -> str:

@@ -19,6 +19,14 @@ MAX_NESTING_DEPTH: Final = 32
 FLUSH_TIMEOUT_SECONDS: Final = 10.0
 #: Records the writer thread takes from the queue per write.
 MAX_BATCH: Final = 1024
+#: While callers are mid-burst the writer steps aside this long at a time, up to
+#: the maximum, so it does not compete with them for the GIL (see queue.py).
+LINGER_STEP_SECONDS: Final = 0.002
+#: The writer formats this many records, then steps off the GIL for a moment if
+#: callers are still logging (see Listener._write in queue.py).
+WRITER_CHUNK: Final = 128
+WRITER_YIELD_SECONDS: Final = 0.00005
+MAX_LINGER_SECONDS: Final = 0.05
 
 OVERFLOW_POLICIES: Final = ("block", "drop")
 STANDARD_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -55,6 +55,7 @@ class RotatingJSONLWriter:
         self._fd = -1
         self._lock_fd = -1
         self._pid = -1
+        self._identity = (-1, -1)  # (inode, device) of the file our descriptor is on
         self._closed = False
         self._open()  # fail fast: an unwritable path is a setup error
 
@@ -68,7 +69,15 @@ class RotatingJSONLWriter:
         except OSError:
             os.close(lock_fd)
             raise
-        self._lock_fd, self._fd, self._pid = lock_fd, fd, os.getpid()
+        self._lock_fd, self._pid = lock_fd, os.getpid()
+        self._use(fd)
+
+    def _use(self, fd: int) -> None:
+        """Write to ``fd`` from now on (closing the previous one)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+        found = os.fstat(fd)
+        self._fd, self._identity = fd, (found.st_ino, found.st_dev)
 
     def _close_descriptors(self) -> None:
         for fd in (self._fd, self._lock_fd):
@@ -78,6 +87,7 @@ class RotatingJSONLWriter:
                 except OSError:
                     pass
         self._fd = self._lock_fd = -1
+        self._identity = (-1, -1)
 
     def after_fork_in_child(self) -> None:
         """A child shares the parent's open file descriptions, and so its flock:
@@ -144,18 +154,18 @@ class RotatingJSONLWriter:
         return written
 
     def _follow_path(self) -> int:
-        """Reopen if the path no longer names our file; return the file's size."""
+        """Reopen if the path no longer names our file; return the file's size.
+
+        One stat of the path per batch: when it names our file, its size is ours.
+        """
         try:
             on_path = os.stat(self.path)
-            ours = os.fstat(self._fd)
-            if (on_path.st_ino, on_path.st_dev) == (ours.st_ino, ours.st_dev):
-                return ours.st_size
+            if (on_path.st_ino, on_path.st_dev) == self._identity:
+                return on_path.st_size
         except FileNotFoundError:
             pass
-        new_fd = os.open(self.path, _OPEN_FLAGS, 0o644)
-        os.close(self._fd)
-        self._fd = new_fd
-        return os.fstat(new_fd).st_size
+        self._use(os.open(self.path, _OPEN_FLAGS, 0o644))
+        return os.fstat(self._fd).st_size
 
     def _append(self, data: bytes, size_before: int) -> None:
         view = memoryview(data)
@@ -180,9 +190,7 @@ class RotatingJSONLWriter:
             if source.exists():
                 os.replace(source, rotated_path(self.path, index + 1))
         os.replace(self.path, rotated_path(self.path, 1))
-        new_fd = os.open(self.path, _OPEN_FLAGS, 0o644)
-        os.close(self._fd)
-        self._fd = new_fd
+        self._use(os.open(self.path, _OPEN_FLAGS, 0o644))
 
     # --- failure episodes -------------------------------------------------------------
 

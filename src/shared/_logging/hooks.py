@@ -24,6 +24,7 @@ Flush = Callable[[float], bool]
 # --- extras that collide with LogRecord attributes ----------------------------------
 
 _original_make_record = logging.Logger.makeRecord
+_ATTRIBUTES = F.LOGRECORD_ATTRIBUTES
 
 
 def _safe_extra(extra: object) -> dict[str, object]:
@@ -59,9 +60,8 @@ def _make_record(  # noqa: PLR0917 - stdlib's signature
 ) -> logging.LogRecord:
     # stdlib raises KeyError for extra={"name": ...} or {"message": ...}: a log
     # call that raises into the caller. Rename such keys instead.
-    if extra is not None and (
-        not isinstance(extra, Mapping) or not F.LOGRECORD_ATTRIBUTES.isdisjoint(extra)
-    ):
+    # An exact type check: an ABC isinstance() would cost more than the rest.
+    if extra is not None and (type(extra) is not dict or not _ATTRIBUTES.isdisjoint(extra)):
         extra = _safe_extra(extra)
     return _original_make_record(
         self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo

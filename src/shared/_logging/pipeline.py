@@ -17,15 +17,15 @@ from . import fields as F
 from .console import ConsoleRenderer
 from .encode import fit, safe_repr
 from .files import RotatingJSONLWriter
-from .record import build_document, captured_message, iso_utc
+from .record import Parts, assemble, captured_message, iso_utc, record_parts
 from .redact import Redactor
 
 
 class ConsoleSink(Protocol):
     level: int
 
-    def add(self, record: logging.LogRecord, document: Mapping[str, Any], line: bytes) -> None:
-        """Take one record (its document, and its JSON line if one was made)."""
+    def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
+        """Take one record (its redacted parts, and its JSON line if one was made)."""
 
     def flush(self) -> None:
         """Write what was added since the last flush."""
@@ -40,11 +40,11 @@ class TextConsole:
         self.renderer = renderer  # None: JSON lines
         self._pending: list[str] = []
 
-    def add(self, record: logging.LogRecord, document: Mapping[str, Any], line: bytes) -> None:
+    def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
         if self.renderer is None:
             self._pending.append(line.decode("utf-8"))
         else:
-            self._pending.append(self.renderer.render(record.created, document))
+            self._pending.append(self.renderer.render(record, parts))
 
     def flush(self) -> None:
         if not self._pending:
@@ -65,9 +65,9 @@ class HandlerConsole:
         self.handler = handler
         self.level = level
 
-    def add(self, record: logging.LogRecord, document: Mapping[str, Any], line: bytes) -> None:
+    def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
         shown = copy.copy(record)
-        shown.msg = document.get(F.MESSAGE, "")
+        shown.msg = parts.message
         shown.args = None
         try:
             self.handler.handle(shown)
@@ -102,45 +102,52 @@ class Pipeline:
         self.lock = threading.RLock()
         self.console_written = 0
         self.closed = False
+        # A JSON line is made only for the file or a JSON console.
+        self.needs_line = writer is not None or (
+            isinstance(console, TextConsole) and console.renderer is None
+        )
 
     def handle(self, records: Sequence[logging.LogRecord]) -> None:
         with self.lock:
             lines: list[bytes] = []
             console = self.console
             for record in records:
-                document, line = self._render(record)
+                parts, line = self._render(record)
                 if line:
                     lines.append(line)
                 if console is not None and record.levelno >= console.level:
-                    console.add(record, document, line)
+                    console.add(record, parts, line)
                     self.console_written += 1
             if self.writer is not None:
                 self.writer.write(lines)
             if console is not None:
                 console.flush()
 
-    def _render(self, record: logging.LogRecord) -> tuple[dict[str, Any], bytes]:
+    def _render(self, record: logging.LogRecord) -> tuple[Parts, bytes]:
+        """The record's redacted parts, and its JSON line when a sink needs one."""
         try:
-            document = build_document(record, self.identity, self.redactor)
+            parts = record_parts(record, self.redactor)
+            if not self.needs_line:
+                return parts, b""
+            document = assemble(record, parts, self.identity)
         except Exception as exc:  # hostile extras (a mapping whose items() raises...)
-            document = self._fallback_document(record, exc)
-        needs_line = self.writer is not None or (
-            isinstance(self.console, TextConsole) and (self.console.renderer is None)
-        )
-        line = fit(document, self.max_record_bytes - 1) + b"\n" if needs_line else b""
-        return document, line
+            parts, document = self._fallback(record, exc)
+        return parts, fit(document, self.max_record_bytes - 1) + b"\n"
 
-    def _fallback_document(self, record: logging.LogRecord, exc: Exception) -> dict[str, Any]:
+    def _fallback(self, record: logging.LogRecord, exc: Exception) -> tuple[Parts, dict[str, Any]]:
+        message = captured_message(record)
+        if self.redactor is not None:
+            message = self.redactor.text(message)
+        problem = f"record could not be rendered: {type(exc).__name__}: {safe_repr(exc)}"
+        parts = Parts(message, {"log_error": problem}, None, None)
         document: dict[str, Any] = {
             F.TIMESTAMP: iso_utc(getattr(record, "created", 0.0)),
             F.LEVEL: getattr(record, "levelname", "ERROR"),
             F.LOGGER: getattr(record, "name", "?"),
-            F.MESSAGE: captured_message(record),
-            "log_error": f"record could not be rendered: {type(exc).__name__}: {safe_repr(exc)}",
+            F.MESSAGE: message,
+            "log_error": problem,
         }
-        if self.redactor is not None:
-            document[F.MESSAGE] = self.redactor.text(document[F.MESSAGE])
-        return document
+        return parts, document
 
     @property
     def written(self) -> int:

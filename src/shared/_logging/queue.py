@@ -25,6 +25,7 @@ import logging.handlers
 import os
 import signal
 import threading
+import time
 from collections import deque
 from typing import Any
 
@@ -128,13 +129,15 @@ class Listener:
         records = self.handler.records
         try:
             while True:
+                if records and not self.pending:
+                    self._linger(records)
                 batch = [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
                 if self.pending:
                     batch += self.pending
                     self.pending = []
                 if batch:
                     self.handler.room_made()
-                    self.handler.pipeline.handle(batch)
+                    self._write(batch, records)
                     self.handler.report_drops()
                     continue
                 self._release_flush_waiters()
@@ -150,6 +153,40 @@ class Listener:
             self.handler.drain_synchronously()
             self._release_flush_waiters()
             self.handler.room_made()
+
+    def _write(self, batch: list[logging.LogRecord], records: deque[logging.LogRecord]) -> None:
+        """Write in chunks, and between chunks step off the GIL while callers are active.
+
+        A CPU-bound thread keeps the GIL for the whole switch interval (5 ms) once
+        another thread asks for it; a short real sleep hands it over at once, so a
+        caller waits at most one chunk, not 5 ms. ``sleep(0)`` would not: it need
+        not hand the GIL to the waiting thread.
+        """
+        pipeline = self.handler.pipeline
+        chunk = F.WRITER_CHUNK
+        for start in range(0, len(batch), chunk):
+            pipeline.handle(batch[start : start + chunk])
+            if records and start + chunk < len(batch):
+                time.sleep(F.WRITER_YIELD_SECONDS)
+
+    def _linger(self, records: deque[logging.LogRecord]) -> None:
+        """Wait while callers are still adding records and the queue has room.
+
+        With one GIL, every moment the writer formats is a moment an event loop
+        that is logging a burst cannot run. So while the queue keeps growing and
+        is under half full, step aside in short sleeps (which release the GIL);
+        a lone record waits one step, a burst is written in one large batch when
+        it ends. A flush, a stop or a half-full queue ends the wait at once.
+        """
+        high_water = self.handler.queue_size // 2
+        deadline = time.monotonic() + F.MAX_LINGER_SECONDS
+        seen = len(records)
+        while seen < high_water and not self._stopping and not self._flush_waiters:
+            time.sleep(F.LINGER_STEP_SECONDS)
+            now = len(records)
+            if now == seen or time.monotonic() >= deadline:
+                return
+            seen = now
 
     def _release_flush_waiters(self) -> None:
         waiters, self._flush_waiters = self._flush_waiters, []
@@ -199,6 +236,30 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         capture(record)
+        return record
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        """The caller's whole cost: filters, capture, one append (no handler lock)."""
+        if self.filters:
+            return super().handle(record)
+        try:
+            capture(record)
+            records = self.records
+            listener = self.listener
+            if (
+                len(records) < self.queue_size
+                and listener.running
+                and listener.ident != threading.get_ident()
+            ):
+                records.append(record)
+                if listener.idle:
+                    listener.wake()
+                if not listener.running:  # it stopped between our check and the append
+                    self.drain_synchronously()
+            else:
+                self.enqueue(record)
+        except Exception:
+            self.handleError(record)
         return record
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.logging_context import current_fields
 
@@ -63,17 +63,23 @@ def exception_fields(exc_info: ExcInfo) -> dict[str, str]:
 
 
 def capture(record: Any) -> None:
-    """Freeze on the calling thread what may change after the call returns."""
+    """Freeze on the calling thread what may change after the call returns:
+    the message as of the call, the task's context, the live exception."""
     state = record.__dict__
-    if F.CAPTURED_MESSAGE in state:  # already captured by another of our handlers
+    if _MESSAGE in state:  # already captured by another of our handlers
         return
-    state[F.CAPTURED_MESSAGE] = render_message(record.msg, record.args)
+    msg, args = state["msg"], state["args"]
+    state[_MESSAGE] = msg if not args and type(msg) is str else render_message(msg, args)
     context = current_fields()
     if context:
-        state[F.CAPTURED_CONTEXT] = context
-    exc_info = record.exc_info
+        state[_CONTEXT] = context
+    exc_info = state["exc_info"]
     if exc_info and exc_info[0] is not None:
         state[F.CAPTURED_EXCEPTION] = exception_fields(exc_info)
+
+
+_MESSAGE = F.CAPTURED_MESSAGE
+_CONTEXT = F.CAPTURED_CONTEXT
 
 
 def captured_message(record: Any) -> str:
@@ -166,10 +172,17 @@ def user_fields(record: Any) -> dict[str, object]:
     return found
 
 
-def build_document(
-    record: Any, identity: Mapping[str, object], redactor: Redactor | None = None
-) -> dict[str, Any]:
-    """The JSONL record, keys in the documented order, redacted when a redactor is given."""
+class Parts(NamedTuple):
+    """What a record says, redacted: everything but the frame (time, level, place)."""
+
+    message: str
+    fields: dict[str, object]
+    exception: dict[str, str] | None
+    stack_info: str | None
+
+
+def record_parts(record: Any, redactor: Redactor | None = None) -> Parts:
+    """The message, user fields, exception and stack of a record, redacted if asked."""
     state = record.__dict__
     message = state.get(F.CAPTURED_MESSAGE)
     if message is None:
@@ -187,14 +200,20 @@ def build_document(
             exception = {k: redactor.text(v) for k, v in exception.items()}
         if stack_info:
             stack_info = redactor.text(stack_info)
+    return Parts(message, fields, exception, stack_info)
+
+
+def assemble(record: Any, parts: Parts, identity: Mapping[str, object]) -> dict[str, Any]:
+    """The JSONL record, keys in the documented order."""
+    state = record.__dict__
     document: dict[str, Any] = {
         F.TIMESTAMP: iso_utc(state["created"]),
         F.LEVEL: state["levelname"],
         F.LOGGER: state["name"],
-        F.MESSAGE: message,
+        F.MESSAGE: parts.message,
     }
-    if fields:
-        document.update(fields)
+    if parts.fields:
+        document.update(parts.fields)
     document[F.MODULE] = state["module"]
     document[F.FUNCTION] = state["funcName"]
     document[F.LINE] = state["lineno"]
@@ -202,8 +221,15 @@ def build_document(
     document[F.PROCESS_NAME] = state["processName"]
     document[F.THREAD_NAME] = state["threadName"]
     document.update(identity)
-    if exception is not None:
-        document[F.EXCEPTION] = exception
-    if stack_info:
-        document[F.STACK_INFO] = stack_info
+    if parts.exception is not None:
+        document[F.EXCEPTION] = parts.exception
+    if parts.stack_info:
+        document[F.STACK_INFO] = parts.stack_info
     return document
+
+
+def build_document(
+    record: Any, identity: Mapping[str, object], redactor: Redactor | None = None
+) -> dict[str, Any]:
+    """The JSONL record, redacted when a redactor is given."""
+    return assemble(record, record_parts(record, redactor), identity)

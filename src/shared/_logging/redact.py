@@ -52,6 +52,8 @@ DEFAULT_SECRET_SHAPES: Final = (
 )
 DEFAULT_SECRET_PATTERNS: Final = tuple(pattern for _, pattern in DEFAULT_SECRET_SHAPES)
 
+#: The shortest string a built-in shape can match ("a://b:c@" or "Bearer x").
+_SHORTEST_SHAPE: Final = 8
 _URL_PASSWORD: Final = re.compile(r"(?P<head>://[^\s:/?#@]+:)(?P<secret>[^\s@/?#]+)(?=@)")
 _WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _MAX_CACHED_KEYS: Final = 4096
@@ -102,16 +104,17 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every known credential shape masked."""
-        for literals, shape in self._shapes:
-            for literal in literals:
-                if literal in value:
-                    value = shape.sub(REDACTED, value)
-                    break
+        if len(value) >= _SHORTEST_SHAPE:  # no built-in shape fits in fewer characters
+            for literals, shape in self._shapes:
+                for literal in literals:
+                    if literal in value:
+                        value = shape.sub(REDACTED, value)
+                        break
         for pattern in self._patterns:
             # search first: most strings hold no secret, and search allocates nothing
             if pattern.search(value) is not None:
                 value = pattern.sub(REDACTED, value)
-        if "://" in value:
+        if len(value) >= _SHORTEST_SHAPE and "://" in value:
             value = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}", value)
         return value
 
