@@ -255,7 +255,7 @@ def test_queue_block_loses_nothing_under_many_threads(tmp_path: Path) -> None:
     shutdown_logging()
     got = {(r["t"], r["i"]) for r in read_jsonl(log_file)}
     assert len(got) == 8 * 500
-    assert logging_stats() == (0, 0, 0)  # no configuration any more
+    assert logging_stats() == (0, 0, 0, 0, 0)  # no configuration any more
 
 
 def test_queue_drop_reports_dropped_and_adds_up(tmp_path: Path) -> None:

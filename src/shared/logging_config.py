@@ -29,6 +29,7 @@ from ._logging.options import LevelLike, Options, build_options
 if TYPE_CHECKING:  # imported lazily at run time: `import shared.logging_config` stays fast
     from ._logging.files import RotatingJSONLWriter
     from ._logging.hooks import Hooks
+    from ._logging.otlp import OTLPExport
     from ._logging.pipeline import ConsoleSink
     from ._logging.queue import BoundedQueueHandler, PipelineHandler
 
@@ -51,6 +52,10 @@ class LoggingStats(NamedTuple):
     dropped: int
     #: Records lost to write errors (disk full, file deleted, permission lost).
     lost: int
+    #: Records the OpenTelemetry collector accepted (with ``otlp_endpoint``).
+    exported: int = 0
+    #: Records that could not be exported (collector down, or its buffer full).
+    export_dropped: int = 0
 
 
 def setup_logging(
@@ -72,6 +77,9 @@ def setup_logging(
     redact_keys: Iterable[str] | None = None,
     redact_patterns: Iterable[str | re.Pattern[str]] | None = None,
     max_record_bytes: int = F.DEFAULT_MAX_RECORD_BYTES,
+    otlp_endpoint: str | None = None,
+    service_name: str | None = None,
+    otlp_headers: Mapping[str, str] | None = None,
 ) -> None:
     """Configure the root logger: console, rotated JSONL file, optional queue.
 
@@ -97,6 +105,9 @@ def setup_logging(
         redact_keys=redact_keys,
         redact_patterns=redact_patterns,
         max_record_bytes=max_record_bytes,
+        otlp_endpoint=otlp_endpoint,
+        service_name=service_name,
+        otlp_headers=otlp_headers,
     )
     with _lock:
         installation = _build(options)  # may raise: nothing has changed yet
@@ -133,7 +144,10 @@ def logging_stats() -> LoggingStats:
     installation = _current
     if installation is None:
         return LoggingStats(0, 0, 0)
-    return LoggingStats(*installation.handler.stats())
+    otlp = installation.handler.pipeline.otlp
+    if otlp is None:
+        return LoggingStats(*installation.handler.stats())
+    return LoggingStats(*installation.handler.stats(), otlp.exported, otlp.dropped)
 
 
 def init_rollout_logging(
@@ -207,16 +221,26 @@ def _build(options: Options) -> _Installation:
     from ._logging.record import process_identity  # noqa: PLC0415
     from ._logging.redact import Redactor  # noqa: PLC0415
 
+    identity = process_identity()
+    console = _console_sink(options)  # may raise (rich missing): before anything is opened
+    writer = _open_writer(options)
+    try:
+        otlp = _otlp_export(options, identity)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
     pipeline = Pipeline(
-        writer=_open_writer(options),
-        console=_console_sink(options),
+        writer=writer,
+        console=console,
         redactor=(
             Redactor.default(options.redact_keys, options.redact_patterns)
             if options.redact
             else None
         ),
-        identity=process_identity(),
+        identity=identity,
         max_record_bytes=options.record_limit,
+        otlp=otlp,
     )
     # A multiprocessing worker writes synchronously (see queue.py: after_fork_in_child).
     queued = options.use_queue_handler and not in_multiprocessing_child()
@@ -231,6 +255,49 @@ def _build(options: Options) -> _Installation:
         handle_sigterm=queued,
     )
     return _Installation(options=options, handler=handler, hooks=hooks)
+
+
+def _otlp_export(options: Options, identity: Mapping[str, object]) -> OTLPExport | None:
+    if options.otlp_endpoint is None:
+        return None
+    from ._logging.otlp import OTLPExport  # noqa: PLC0415 - the SDK only when asked for
+
+    export = OTLPExport(
+        options.otlp_endpoint, options.service_name, dict(options.otlp_headers), identity
+    )
+    _flush_export_in_multiprocessing_children()
+    return export
+
+
+class _ForkToken:
+    """multiprocessing.util keys its after-fork callbacks by a weak-referenceable object."""
+
+
+_fork_token = _ForkToken()
+_mp_hook_registered = False
+
+
+def _flush_export_in_multiprocessing_children() -> None:
+    """Multiprocessing workers end with os._exit, skipping atexit: flush the export
+    at their normal end with a multiprocessing Finalize. It must be registered from
+    register_after_fork: Process._bootstrap clears the finalizers that an
+    os.register_at_fork hook would register."""
+    global _mp_hook_registered  # noqa: PLW0603
+    if _mp_hook_registered:
+        return
+    _mp_hook_registered = True
+    import multiprocessing.util as mp_util  # noqa: PLC0415 - only with OTLP export
+
+    def in_child(token: _ForkToken) -> None:
+        mp_util.Finalize(token, _flush_export_at_exit, exitpriority=10)
+
+    mp_util.register_after_fork(_fork_token, in_child)
+
+
+def _flush_export_at_exit() -> None:
+    installation = _current
+    if installation is not None and installation.handler.pipeline.otlp is not None:
+        installation.handler.pipeline.otlp.close(F.OTLP_FLUSH_TIMEOUT_SECONDS)
 
 
 def _open_writer(options: Options) -> RotatingJSONLWriter | None:

@@ -17,6 +17,8 @@ MAX_TRACEBACK_FRAMES: Final = 100
 MAX_NESTING_DEPTH: Final = 32
 #: How long exit, SIGTERM and shutdown wait for the writer thread to drain.
 FLUSH_TIMEOUT_SECONDS: Final = 10.0
+#: How long a flush or shutdown waits for the OpenTelemetry collector.
+OTLP_FLUSH_TIMEOUT_SECONDS: Final = 5.0
 #: Records the writer thread takes from the queue per write.
 MAX_BATCH: Final = 1024
 #: While callers are mid-burst the writer steps aside this long at a time, up to

@@ -61,6 +61,9 @@ class Options:
     redact_keys: tuple[str, ...]
     redact_patterns: tuple[re.Pattern[str], ...]
     max_record_bytes: int
+    otlp_endpoint: str | None
+    service_name: str | None
+    otlp_headers: tuple[tuple[str, str], ...]
 
     @property
     def record_limit(self) -> int:
@@ -87,6 +90,9 @@ def build_options(
     redact_keys: Iterable[str] | None,
     redact_patterns: Iterable[str | re.Pattern[str]] | None,
     max_record_bytes: int,
+    otlp_endpoint: str | None = None,
+    service_name: str | None = None,
+    otlp_headers: Mapping[str, str] | None = None,
 ) -> Options:
     """Check every argument of ``setup_logging``; raise naming the bad value."""
     root_level = parse_level(level, "level")
@@ -122,7 +128,39 @@ def build_options(
         redact_keys=_strings(redact_keys, "redact_keys"),
         redact_patterns=_patterns(redact_patterns),
         max_record_bytes=_positive_int(max_record_bytes, "max_record_bytes", F.MIN_RECORD_BYTES),
+        otlp_endpoint=_endpoint(otlp_endpoint),
+        service_name=_optional_name(service_name, "service_name"),
+        otlp_headers=_headers(otlp_headers),
     )
+
+
+def _endpoint(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(
+            f"otlp_endpoint {value!r} is not an http(s) URL; use one like 'http://collector:4318'"
+        )
+    return value
+
+
+def _optional_name(value: object, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _headers(value: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise TypeError(f"otlp_headers must be a mapping of header names to values, not {value!r}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise TypeError(f"otlp_headers must map str to str, got {key!r}: {item!r}")
+    return tuple(value.items())
 
 
 def _logger_name(name: object) -> str:

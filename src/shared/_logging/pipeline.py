@@ -11,12 +11,15 @@ import copy
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from . import fields as F
 from .console import ConsoleRenderer
 from .encode import fit, safe_repr
 from .files import RotatingJSONLWriter
+
+if TYPE_CHECKING:
+    from .otlp import OTLPExport
 from .record import Parts, assemble, captured_message, iso_utc, record_parts
 from .redact import Redactor
 
@@ -92,12 +95,15 @@ class Pipeline:
         redactor: Redactor | None,
         identity: Mapping[str, object],
         max_record_bytes: int,
+        otlp: OTLPExport | None = None,
     ) -> None:
         self.writer = writer
         self.console = console
         self.redactor = redactor
         self.identity = identity
         self.max_record_bytes = max_record_bytes
+        self.otlp = otlp
+        self._reported_export_drops = 0
         # Reentrant: a value's __str__ that logs, in synchronous mode, re-enters here.
         self.lock = threading.RLock()
         self.console_written = 0
@@ -111,6 +117,7 @@ class Pipeline:
         with self.lock:
             lines: list[bytes] = []
             console = self.console
+            otlp = self.otlp
             for record in records:
                 parts, line = self._render(record)
                 if line:
@@ -118,6 +125,13 @@ class Pipeline:
                 if console is not None and record.levelno >= console.level:
                     console.add(record, parts, line)
                     self.console_written += 1
+                if otlp is not None:
+                    try:
+                        otlp.emit(record, parts)
+                    except Exception:  # noqa: S110 - the collector must never cost us the file
+                        pass
+            if otlp is not None and otlp.dropped > self._reported_export_drops:
+                lines.append(self._export_drop_line(otlp))
             if self.writer is not None:
                 self.writer.write(lines)
             if console is not None:
@@ -149,6 +163,19 @@ class Pipeline:
         }
         return parts, document
 
+    def _export_drop_line(self, otlp: OTLPExport) -> bytes:
+        """Drops on the way to the collector, reported in the file like the queue's."""
+        count = otlp.dropped - self._reported_export_drops
+        self._reported_export_drops = otlp.dropped
+        record = logging.LogRecord(
+            F.OWN_LOGGER, logging.WARNING, __file__, 0,
+            "could not export %d log records to the OpenTelemetry collector", (count,), None,
+            func="export",
+        )  # fmt: skip
+        record.otlp_dropped = count
+        _, line = self._render(record)
+        return line or b""
+
     @property
     def written(self) -> int:
         return self.writer.written if self.writer is not None else self.console_written
@@ -171,3 +198,5 @@ class Pipeline:
                 self.console.flush()
             if self.writer is not None:
                 self.writer.close()
+            if self.otlp is not None:
+                self.otlp.close(F.OTLP_FLUSH_TIMEOUT_SECONDS)

@@ -50,6 +50,13 @@ def start_thread_without_signals(thread: threading.Thread) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def flush_export(pipeline: Pipeline, timeout: float) -> bool:
+    """After the file: export what the collector has not received yet (bounded)."""
+    if pipeline.otlp is None:
+        return True
+    return pipeline.otlp.flush(min(timeout, F.OTLP_FLUSH_TIMEOUT_SECONDS))
+
+
 class NoLockHandleMixin:
     """``Handler.handle`` without the handler lock: the pipeline has its own."""
 
@@ -85,8 +92,8 @@ class PipelineHandler(NoLockHandleMixin, logging.Handler):
         """Nothing to start: there is no writer thread."""
 
     def flush_records(self, timeout: float) -> bool:
-        """Every record is on disk when its call returns."""
-        return True
+        """Every record is on disk when its call returns; only the collector may lag."""
+        return flush_export(self.pipeline, timeout)
 
     def stop(self, timeout: float) -> bool:
         return True
@@ -346,7 +353,8 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
         self.listener.start()
 
     def flush_records(self, timeout: float) -> bool:
-        return self.listener.flush(timeout)
+        flushed = self.listener.flush(timeout)
+        return flush_export(self.pipeline, timeout) and flushed
 
     def stop(self, timeout: float) -> bool:
         return self.listener.flush(timeout, stop=True)
