@@ -38,12 +38,9 @@ def make(path: Path, count: int, seed: int = 0, start: float = 1_790_000_000.0, 
                 "rollout_id": rng.randrange(10_000),
                 "step": i,
                 "reward": round(rng.random(), 4),
-                "module": "worker",
                 "function": "run",
                 "line": 88,
                 "process": 4242,
-                "process_name": "MainProcess",
-                "thread_name": "MainThread",
                 "hostname": "node-17",
             }
             if level in ("ERROR", "CRITICAL"):

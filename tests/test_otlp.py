@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +39,18 @@ def _wait_for(predicate: object, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def _agent_env() -> dict[str, str]:
+    """rotel-agent links the libpython of the interpreter its wheel was built for; a
+    pyenv or source-built Python keeps it in LIBDIR, off the loader's default path."""
+    env = dict(os.environ)
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if libdir:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (libdir, env.get("LD_LIBRARY_PATH", "")) if p
+        )
+    return env
+
+
 class Collector:
     def __init__(self, directory: Path) -> None:
         self.http_port = _free_port()
@@ -49,7 +63,7 @@ class Collector:
                 "--otlp-http-endpoint", f"127.0.0.1:{self.http_port}",
                 "--otlp-grpc-endpoint", f"127.0.0.1:{_free_port()}",
             ],
-            cwd=directory, stdout=self._out, stderr=subprocess.STDOUT,
+            cwd=directory, stdout=self._out, stderr=subprocess.STDOUT, env=_agent_env(),
         )  # fmt: skip
         _wait_for(self._accepting, 20, "the collector to listen")
 

@@ -388,9 +388,11 @@ def _at_exit() -> None:
     if installation is None:
         return
     installation.handler.stop(F.FLUSH_TIMEOUT_SECONDS)
-    writer = installation.handler.pipeline.writer
-    if writer is not None:
-        writer.report_if_still_failing()
+    pipeline = installation.handler.pipeline
+    if pipeline.otlp is not None:  # after the queue drained into it
+        pipeline.otlp.close(F.OTLP_FLUSH_TIMEOUT_SECONDS)
+    if pipeline.writer is not None:
+        pipeline.writer.report_if_still_failing()
 
 
 def _after_fork_in_child() -> None:

@@ -10,8 +10,10 @@ What the SDK does not do for us, and we do here:
 * bound what is in flight and count what is dropped (its queue silently drops
   the oldest record when full);
 * keep its own log records, and urllib3's, out of the export (a feedback loop);
-* bound flush and shutdown: ``force_flush`` ignores its timeout, so it runs on a
-  helper thread that we wait for with a deadline;
+* bound flush and shutdown: ``force_flush`` ignores its timeout, and a helper
+  thread is no way out (Python 3.12+ refuses new threads at exit), so flush and
+  close set a deadline past which our exporter fails batches at once, counting
+  them as dropped;
 * shut down after our queue drained, not at its own exit hook
   (``shutdown_on_exit=False``), which would run before our drain.
 """
@@ -23,6 +25,7 @@ import logging
 import socket
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -153,6 +156,8 @@ class OTLPExport:
         )
         self._loggers: dict[str, Any] = {}
         self._closed = False
+        #: monotonic time after which exports fail at once (during a flush or close)
+        self.deadline: float | None = None
 
     # --- emitting (our writer thread, or the caller in synchronous mode) ----------------
 
@@ -189,14 +194,27 @@ class OTLPExport:
     # --- flushing, bounded ---------------------------------------------------------------
 
     def flush(self, timeout: float) -> bool:
-        """Export what is in flight; give up after ``timeout`` seconds."""
-        return _bounded(self._provider.force_flush, timeout)
+        """Export what is in flight; batches still waiting after ``timeout`` are dropped."""
+        if self._closed:
+            return True
+        self.deadline = time.monotonic() + timeout
+        try:
+            return bool(self._provider.force_flush())
+        except Exception:
+            return False
+        finally:
+            self.deadline = None
 
     def close(self, timeout: float) -> None:
+        """Flush within ``timeout`` and stop the SDK's thread."""
         if self._closed:
             return
         self._closed = True
-        _bounded(self._provider.shutdown, timeout)
+        self.deadline = time.monotonic() + timeout
+        try:
+            self._provider.shutdown()
+        except Exception:  # noqa: S110 - nothing more to deliver to
+            pass
 
     @property
     def dropped(self) -> int:
@@ -215,22 +233,6 @@ def _severity(number: int) -> Any:
     return SeverityNumber(number)
 
 
-def _bounded(action: Any, timeout: float) -> bool:
-    """Run ``action`` on a helper thread and wait for it at most ``timeout`` seconds."""
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            action()
-        except Exception:  # noqa: S110 - a failed export is counted by the exporter
-            pass
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="shared-logging-otlp-flush", daemon=True).start()
-    return done.wait(timeout)
-
-
 def _counting_exporter(inner: Any, owner: OTLPExport) -> Any:
     """Wraps the OTLP exporter to count exported and failed records."""
     from opentelemetry.sdk._logs.export import (  # noqa: PLC0415
@@ -240,10 +242,14 @@ def _counting_exporter(inner: Any, owner: OTLPExport) -> Any:
 
     class CountingExporter(LogRecordExporter):
         def export(self, batch: Any) -> Any:
-            try:
-                result = inner.export(batch)
-            except Exception:
-                result = LogRecordExportResult.FAILURE
+            deadline = owner.deadline
+            if deadline is not None and time.monotonic() > deadline:
+                result = LogRecordExportResult.FAILURE  # out of time: drop, counted
+            else:
+                try:
+                    result = inner.export(batch)
+                except Exception:
+                    result = LogRecordExportResult.FAILURE
             with owner._lock:
                 if result == LogRecordExportResult.SUCCESS:
                     owner.exported += len(batch)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from ._filters import Predicate, UsageError, build, parse_level
-from ._records import Record, parse, quick_level
+from ._records import Record, parse, quick_level, sort_key
 from ._render import Renderer
 from ._sources import Counters, LevelPrefilter, Source, expand, follow_lines, lines
 from ._stats import Stats
@@ -187,11 +187,11 @@ def _merged(streams: list[Iterator[Record]]) -> Iterator[Record]:
     return (record for *_, record in heapq.merge(*keyed))
 
 
-def _keyed(stream: Iterator[Record], index: int) -> Iterator[tuple[float, int, int, Record]]:
-    last = float("-inf")
+def _keyed(stream: Iterator[Record], index: int) -> Iterator[tuple[str, int, int, Record]]:
+    last = ""
     for sequence, record in enumerate(stream):
-        epoch = record.epoch()
-        last = epoch if epoch is not None else last  # no time: keep its place in its source
+        key = sort_key(record.time)
+        last = key if key is not None else last  # no time: keep its place in its source
         yield last, index, sequence, record
 
 

@@ -186,6 +186,20 @@ def _loguru(raw: bytes, doc: dict[str, Any]) -> Record:
     )
 
 
+_CANONICAL_LENGTH: Final = len("2026-11-27T02:31:16.670412+00:00")
+
+
+def sort_key(text: str) -> str | None:
+    """A string that sorts by time: ours as it is (fixed-width UTC ISO 8601 sorts
+    as text), any other format converted once to that form."""
+    if len(text) == _CANONICAL_LENGTH and text.endswith("+00:00") and text[10] == "T":
+        return text
+    epoch = parse_time(text)
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="microseconds")
+
+
 def parse_time(text: str) -> float | None:
     """Seconds since the epoch for the time formats above (naive times are local)."""
     if not text:

@@ -1,0 +1,127 @@
+"""logview against jq and lnav on the same generated file, in one run.
+
+    python benchmarks/logview_bench.py              # 1,000,000 lines (~250 MB), 3 rounds
+    python benchmarks/logview_bench.py --quick      # 50,000 lines, 1 round
+
+Wall time is the median of the rounds; memory is the peak RSS of the process.
+jq and lnav are used when installed (Debian: apt-get install jq lnav) and
+skipped otherwise. Output goes to /dev/null; each command's match count is
+checked against ours before its time counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_logs import make
+
+LOGVIEW = [sys.executable, "-m", "shared.logview"]
+
+
+def run(command: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, int, bytes]:
+    """Wall seconds, peak RSS in MiB, and stdout if asked for."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=stdout, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read() if proc.stdout is not None else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{command} failed with {proc.returncode}")
+    return elapsed, usage.ru_maxrss // 1024, out
+
+
+def count_lines(command: list[str]) -> int:
+    return run(command, subprocess.PIPE)[2].count(b"\n")
+
+
+def measure(command: list[str], rounds: int) -> tuple[float, int]:
+    runs = [run(command) for _ in range(rounds)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    lines = 50_000 if args.quick else args.lines
+    rounds = 1 if args.quick else args.rounds
+    work = Path(tempfile.mkdtemp())
+    big = work / "big.jsonl"
+    make(big, lines)
+    # The same records in 4 files (one per "process"), each in time order.
+    parts = [work / f"part{i}.jsonl" for i in range(4)]
+    outs = [p.open("w") for p in parts]
+    with big.open() as source:
+        for number, line in enumerate(source):
+            outs[number % 4].write(line)
+    for out in outs:
+        out.close()
+    size = big.stat().st_size / 1e6
+    jq = shutil.which("jq")
+    lnav = shutil.which("lnav")
+
+    errors = count_lines([*LOGVIEW, str(big), "--level", "ERROR", "--json"])
+    rows: list[tuple[str, float, int]] = []
+
+    def add(label: str, command: list[str], expected: int | None = None) -> None:
+        if expected is not None:
+            got = count_lines(command)
+            if got != expected:
+                raise SystemExit(f"{label}: {got} lines, expected {expected}")
+        seconds, rss = measure(command, rounds)
+        rows.append((label, seconds, rss))
+
+    add("logview --level ERROR --json", [*LOGVIEW, str(big), "--level", "ERROR", "--json"])
+    if jq:
+        add(
+            'jq -c \'select(.level=="ERROR" or .level=="CRITICAL")\'',
+            [jq, "-c", 'select(.level=="ERROR" or .level=="CRITICAL")', str(big)],
+            errors,
+        )
+    if lnav:
+        # lnav's fastest mode: headless (-n), no format for our fields, a text filter.
+        add(
+            "lnav -n filter-in (level ERROR or CRITICAL)",
+            [lnav, "-n", "-c", ':filter-in "level":"(ERROR|CRITICAL)"', str(big)],
+        )
+    add("logview (pretty, everything)", [*LOGVIEW, str(big), "--color", "always"])
+    if jq:
+        add("jq -C . (pretty, everything)", [jq, "-C", ".", str(big)])
+    add("logview --json, one file", [*LOGVIEW, str(big), "--json"], lines)
+    add("logview --json, 4 files merged", [*LOGVIEW, *map(str, parts), "--json"], lines)
+    add("logview -n 1000, 4 files merged", [*LOGVIEW, *map(str, parts), "-n", "1000"])
+    add("logview --stats", [*LOGVIEW, str(big), "--stats"])
+
+    times = {label: seconds for label, seconds, _ in rows}
+    ours = times["logview --level ERROR --json"]
+    print(f"{lines:,} lines, {size:.0f} MB, median of {rounds} round(s), Python "
+          f"{sys.version.split()[0]}\n")  # fmt: skip
+    print("| command | seconds | peak RSS MiB | ratio |")
+    print("|---|---:|---:|---|")
+    for label, seconds, rss in rows:
+        if label.startswith(("jq -c", "lnav")):
+            ratio = f"logview is {seconds / ours:.1f}× faster"
+        elif label.startswith("jq -C"):
+            ratio = f"logview is {seconds / times['logview (pretty, everything)']:.1f}× faster"
+        elif label == "logview --json, 4 files merged":
+            ratio = f"{seconds / times['logview --json, one file']:.2f}× one file"
+        else:
+            ratio = ""
+        print(f"| `{label}` | {seconds:.2f} | {rss} | {ratio} |")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
