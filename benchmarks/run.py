@@ -87,6 +87,27 @@ def cfg_ours_queue_context(path: Path) -> tuple[Callable[[int], None], Callable[
     return cfg_ours_queue(path)
 
 
+def _listened(
+    logger_name: str, queue_handler: Any, file_handler: Any
+) -> tuple[Any, Callable[[], None]]:
+    """The stdlib queue pattern: QueueHandler on the logger, a QueueListener to the file."""
+    import logging
+    import logging.handlers
+
+    listener = logging.handlers.QueueListener(queue_handler.queue, file_handler)
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(queue_handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    listener.start()
+
+    def finish() -> None:
+        listener.stop()
+        file_handler.close()
+
+    return logger, finish
+
+
 def cfg_mcoding(path: Path) -> tuple[Callable[[int], None], Callable[[], None]]:
     """QueueHandler + QueueListener + python-json-logger: the pattern users copy."""
     import logging
@@ -98,17 +119,7 @@ def cfg_mcoding(path: Path) -> tuple[Callable[[int], None], Callable[[], None]]:
     file_handler = logging.FileHandler(path)
     file_handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     q: queue.Queue[Any] = queue.Queue(-1)
-    listener = logging.handlers.QueueListener(q, file_handler)
-    logger = logging.getLogger("bench")
-    logger.addHandler(logging.handlers.QueueHandler(q))
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    listener.start()
-
-    def finish() -> None:
-        listener.stop()
-        file_handler.close()
-
+    logger, finish = _listened("bench", logging.handlers.QueueHandler(q), file_handler)
     return _stdlib_call(logger), finish
 
 
@@ -147,17 +158,7 @@ def cfg_stdlib_simplequeue(path: Path) -> tuple[Callable[[int], None], Callable[
     file_handler = logging.FileHandler(path)
     file_handler.setFormatter(_json_formatter())
     q: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    listener = logging.handlers.QueueListener(q, file_handler)
-    logger = logging.getLogger("bench")
-    logger.addHandler(Handler(q))
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    listener.start()
-
-    def finish() -> None:
-        listener.stop()
-        file_handler.close()
-
+    logger, finish = _listened("bench", Handler(q), file_handler)
     return _stdlib_call(logger), finish
 
 
@@ -205,21 +206,11 @@ def cfg_structlog_queue(path: Path) -> tuple[Callable[[int], None], Callable[[],
     file_handler = logging.FileHandler(path)
     file_handler.setFormatter(logging.Formatter("%(message)s"))
     q: queue.Queue[Any] = queue.Queue(-1)
-    listener = logging.handlers.QueueListener(q, file_handler)
     queue_handler = logging.handlers.QueueHandler(q)
     queue_handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(processor=structlog.processors.JSONRenderer())
     )
-    std = logging.getLogger("bench")
-    std.addHandler(queue_handler)
-    std.setLevel(logging.INFO)
-    std.propagate = False
-    listener.start()
-
-    def finish() -> None:
-        listener.stop()
-        file_handler.close()
-
+    _, finish = _listened("bench", queue_handler, file_handler)
     return _structlog_call(structlog.get_logger("bench")), finish
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 
+from shared._logging.fields import MAX_TRACEBACK_FRAMES
 from shared.logging_config import flush_logging, logging_stats, setup_logging, shutdown_logging
 
 from .conftest import read_jsonl, read_rotated, run_python, without_pytest_handlers
@@ -394,3 +395,29 @@ def test_logging_from_a_full_disk_never_raises_in_sync_mode(small_tmpfs: Path) -
         logging.getLogger("s").error(big)
     assert logging_stats().lost > 0
     os.sync()
+
+
+def test_traceback_depth_is_bounded(tmp_path: Path) -> None:
+    """A deep stack keeps only the innermost MAX_TRACEBACK_FRAMES frames per exception."""
+    log_file = tmp_path / "a.jsonl"
+    setup_logging(log_file=log_file, console=False)
+
+    def dive(depth: int) -> None:
+        if depth == 0:
+            raise ValueError("bottom")
+        # Two call sites, so Python does not fold the frames into "[Previous line repeated]".
+        if depth % 2:
+            dive(depth - 1)
+        else:
+            dive(depth - 1)
+
+    try:
+        dive(400)
+    except ValueError:
+        logging.getLogger("deep").exception("deep failure")
+    shutdown_logging()
+    (record,) = read_jsonl(log_file)
+    traceback_text = record["exception"]["traceback"]
+    frames = traceback_text.count('  File "')
+    assert 0 < frames <= MAX_TRACEBACK_FRAMES
+    assert traceback_text.rstrip().endswith("ValueError: bottom")  # the innermost frames kept

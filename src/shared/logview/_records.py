@@ -127,18 +127,10 @@ def parse(raw: bytes) -> Record | None:
         pass
     if "record" in doc and "text" in doc and isinstance(doc["record"], dict):
         return _loguru(raw, doc)
-    time = doc.get("timestamp")
-    if time is None:
-        time = doc.get("asctime", "")
-    level = doc.get("level")
-    if level is None:
-        level = doc.get("levelname", "")
-    logger = doc.get("logger")
-    if logger is None:
-        logger = doc.get("name", "")
-    message = doc.get("message")
-    if message is None:
-        message = doc.get("event", "")
+    time = _first(doc, "timestamp", "asctime")
+    level = _first(doc, "level", "levelname")
+    logger = _first(doc, "logger", "name")
+    message = _first(doc, "message", "event")
     return Record(
         raw,
         doc,
@@ -148,6 +140,12 @@ def parse(raw: bytes) -> Record | None:
         message if isinstance(message, str) else str(message),
         _traceback(doc),
     )
+
+
+def _first(doc: Mapping[str, Any], key: str, fallback: str) -> Any:
+    """``doc[key]``, else ``doc[fallback]`` (another writer's name for it), else ""."""
+    value = doc.get(key)
+    return value if value is not None else doc.get(fallback, "")
 
 
 def _traceback(doc: Mapping[str, Any]) -> str | None:
