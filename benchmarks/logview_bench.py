@@ -27,21 +27,37 @@ from make_logs import make
 LOGVIEW = [sys.executable, "-m", "shared.logview"]
 
 
-def run(command: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, int, bytes]:
-    """Wall seconds, peak RSS in MiB, and stdout if asked for."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=stdout, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read() if proc.stdout is not None else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{command} failed with {proc.returncode}")
-    return elapsed, usage.ru_maxrss // 1024, out
+GNU_TIME = shutil.which("time") if Path("/usr/bin/time").exists() else None
+
+
+def run(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS in MiB of ``command``, its output discarded.
+
+    The RSS comes from GNU time when installed: a child's ru_maxrss also counts
+    what it inherited from this (larger) process at fork, before its exec.
+    """
+    with tempfile.NamedTemporaryFile("r") as rss_file:
+        prefix = [GNU_TIME, "-f", "%M", "-o", rss_file.name] if GNU_TIME else []
+        start = time.perf_counter()
+        proc = subprocess.Popen([*prefix, *command], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{command} failed")
+        text = rss_file.read().strip().splitlines()
+        kilobytes = int(text[-1]) if GNU_TIME and text else usage.ru_maxrss
+    return elapsed, kilobytes // 1024
 
 
 def count_lines(command: list[str]) -> int:
-    return run(command, subprocess.PIPE)[2].count(b"\n")
+    """Lines ``command`` prints, counted as they stream (never held in memory)."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    lines = sum(chunk.count(b"\n") for chunk in iter(lambda: proc.stdout.read(1 << 20), b""))
+    if proc.wait() != 0:
+        raise SystemExit(f"{command} failed")
+    return lines
 
 
 def measure(command: list[str], rounds: int) -> tuple[float, int]:

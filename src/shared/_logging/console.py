@@ -66,9 +66,14 @@ _TRACEBACK_INDENT: Final = "    "
 
 
 def _value_text(value: object) -> str:
-    if isinstance(value, str):
-        simple = value and not any(c in value for c in ' "=') and value.isprintable()
-        return value if simple else dumps({"v": value})[5:-1].decode("utf-8")
+    """A value as shown after ``key=``: bare when unambiguous, else as JSON."""
+    kind = type(value)
+    if kind is str:
+        text: str = value  # type: ignore[assignment]
+        if text and " " not in text and '"' not in text and "=" not in text:
+            return text  # control characters are escaped for the whole line later
+    elif kind is int or kind is float or kind is bool or value is None:
+        return repr(value)
     return dumps({"v": value})[5:-1].decode("utf-8")
 
 

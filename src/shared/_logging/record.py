@@ -149,7 +149,8 @@ def _extra_items(state: dict[str, Any]) -> list[tuple[str, Any]]:
         candidates = keys[_FIRST_EXTRA:]
     else:  # a record built some other way: look at every key
         candidates = keys
-    return [(k, state[k]) for k in candidates if k not in F.NOT_EXTRA]
+    not_extra = F.NOT_EXTRA
+    return [(k, state[k]) for k in candidates if k not in not_extra]
 
 
 def user_fields(record: Any) -> dict[str, object]:
@@ -159,8 +160,9 @@ def user_fields(record: Any) -> dict[str, object]:
     context = state.get(F.CAPTURED_CONTEXT)
     if not extras and not context:
         return {}
-    collides = any(k in F.RESERVED_KEYS for k, _ in extras)
-    found = dict(extras) if not collides else _renamed_fields(extras)
+    found = dict(extras)
+    if not F.RESERVED_KEYS.isdisjoint(found):
+        found = _renamed_fields(extras)
     if context:
         merged = (
             dict(context)

@@ -74,6 +74,9 @@ class Redactor:
     ) -> None:
         self._secret_words = frozenset(_normalise(k) for k in keys) | frozenset(_EXTRA_SECRET_WORDS)
         self._shapes = tuple((literals, re.compile(p)) for literals, p in shapes)
+        # One pass over the string answers "could any shape be here?" for all of them.
+        every_literal = sorted({re.escape(lit) for literals, _ in shapes for lit in literals})
+        self._any_literal = re.compile("|".join(every_literal)) if every_literal else None
         compiled = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
         self._patterns = tuple(compiled)
         self._key_cache: dict[str, bool] = {}
@@ -104,7 +107,11 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every known credential shape masked."""
-        if len(value) >= _SHORTEST_SHAPE:  # no built-in shape fits in fewer characters
+        if (
+            len(value) >= _SHORTEST_SHAPE  # no built-in shape fits in fewer characters
+            and self._any_literal is not None
+            and self._any_literal.search(value) is not None
+        ):
             for literals, shape in self._shapes:
                 for literal in literals:
                     if literal in value:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import heapq
+import bisect
 import itertools
+import operator
 import os
 import sys
 import time
@@ -180,19 +181,50 @@ def _records(
 
 
 def _merged(streams: list[Iterator[Record]]) -> Iterator[Record]:
-    """One stream in time order; each source is already in order, so merge, don't sort."""
+    """One stream in time order. Each source is already in order, so merge in chunks:
+    take a chunk from every source, emit what is no later than the earliest chunk
+    end (one stable C-level sort), keep the rest. Memory: a chunk per source."""
     if len(streams) == 1:
         return streams[0]
-    keyed = [_keyed(stream, index) for index, stream in enumerate(streams)]
-    return (record for *_, record in heapq.merge(*keyed))
+    return _chunked_merge([_keyed(stream) for stream in streams])
 
 
-def _keyed(stream: Iterator[Record], index: int) -> Iterator[tuple[str, int, int, Record]]:
+#: Records held across all sources while merging: memory stays bounded however many files.
+_MERGE_BUFFER: Final = 16_384
+_by_key = operator.itemgetter(0)
+
+
+def _chunked_merge(sources: list[Iterator[tuple[str, Record]]]) -> Iterator[Record]:
+    chunk = max(64, _MERGE_BUFFER // len(sources))
+    buffers: list[list[tuple[str, Record]]] = [[] for _ in sources]
+    live = [True] * len(sources)
+    while True:
+        for index, source in enumerate(sources):
+            if live[index] and not buffers[index]:
+                buffers[index] = list(itertools.islice(source, chunk))
+                live[index] = bool(buffers[index])
+        ends = [buffers[i][-1][0] for i in range(len(sources)) if live[i]]
+        if not ends:
+            return
+        horizon = min(ends)  # every record up to here has arrived from every source
+        ready: list[tuple[str, Record]] = []
+        for index, buffer in enumerate(buffers):  # in source order: ties keep it
+            cut = bisect.bisect_right(buffer, horizon, key=_by_key)
+            if cut:
+                ready.extend(buffer[:cut])
+                buffers[index] = buffer[cut:]
+        ready.sort(key=_by_key)  # stable, and the pieces are sorted runs: near-linear
+        for _, record in ready:
+            yield record
+
+
+def _keyed(stream: Iterator[Record]) -> Iterator[tuple[str, Record]]:
     last = ""
-    for sequence, record in enumerate(stream):
+    for record in stream:
         key = sort_key(record.time)
-        last = key if key is not None else last  # no time: keep its place in its source
-        yield last, index, sequence, record
+        if key is not None:
+            last = key  # no time: keep its place in its source
+        yield last, record
 
 
 def _write(records: Iterable[Record], args: argparse.Namespace) -> None:

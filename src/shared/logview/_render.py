@@ -75,26 +75,37 @@ _SHOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {}
 class Renderer:
     def __init__(self, colors: bool) -> None:
         self.colors = colors
+        # The level's part of the line, built once per level name.
+        self._levels: dict[str, str] = {}
+
+    def _level(self, level: str) -> str:
+        part = self._levels.get(level)
+        if part is None:
+            shown = level if level.isalpha() else escape_controls(level)
+            color = _COLORS.get(shown, "")
+            part = f"{color}{shown:<8}{_RESET}" if self.colors else f"{shown:<8}"
+            if len(self._levels) < 64:
+                self._levels[level] = part
+        return part
 
     def render(self, record: Record) -> str:
         extras = _extras(record)
-        head = escape_controls(f"{record.logger}: {record.message}")
-        level = record.level if record.level.isalpha() else escape_controls(record.level)
-        when = _time(record.time)
+        logger = escape_controls(record.logger)
+        message = escape_controls(record.message)
+        time = record.time
+        when = f"{time[:10]} {time[11:23]}" if len(time) >= 23 and time[10] in "T " else _time(time)
         if self.colors:
-            color = _COLORS.get(level, "")
-            logger, _, message = head.partition(": ")
             line = (
-                f"{_DIM}{when}{_RESET} {color}{level:<8}{_RESET} {_DIM}{logger}:{_RESET} {message}"
+                f"{_DIM}{when}{_RESET} {self._level(record.level)} {_DIM}{logger}:{_RESET} "
+                f"{message}"
             )
             if extras:
-                line = f"{line} {_DIM}{extras}{_RESET}"
+                line = f"{line} {_DIM}{extras}{_RESET}\n"
+            else:
+                line += "\n"
         else:
-            line = f"{when} {level:<8} {head}"
-            if extras:
-                line = f"{line} {extras}"
+            line = f"{when} {self._level(record.level)} {logger}: {message}"
+            line = f"{line} {extras}\n" if extras else line + "\n"
         if record.exc:
-            line += "\n" + "\n".join(
-                _INDENT + part for part in escape_block(record.exc).split("\n")
-            )
-        return line + "\n"
+            line += "".join(f"{_INDENT}{part}\n" for part in escape_block(record.exc).split("\n"))
+        return line
