@@ -83,6 +83,14 @@ class ConsoleRenderer:
     def __init__(self, colors: bool) -> None:
         self.colors = colors
         self._second: tuple[int, str] = (-1, "")
+        self._levels: dict[str, str] = {}  # the level's part of the line, built once
+
+    def _level_part(self, level: str) -> str:
+        shown = escape_controls(level)
+        part = f"{_LEVEL_COLORS.get(level, '')}{shown:<8}{_RESET}" if self.colors else f"{shown:<8}"
+        if len(self._levels) < 64:
+            self._levels[level] = part
+        return part
 
     def _clock(self, created: float) -> str:
         second = int(created)
@@ -106,18 +114,13 @@ class ConsoleRenderer:
         logger = escape_controls(state["name"])
         message = escape_controls(parts.message)
         clock = self._clock(state["created"])
+        level_part = self._levels.get(level) or self._level_part(level)
         if self.colors:
-            color = _LEVEL_COLORS.get(level, "")
-            line = (
-                f"{_DIM}{clock}{_RESET} {color}{level:<8}{_RESET} {_DIM}{logger}:{_RESET} {message}"
-            )
-            if extras:
-                line = f"{line} {_DIM}{extras}{_RESET}"
+            line = f"{_DIM}{clock}{_RESET} {level_part} {_DIM}{logger}:{_RESET} {message}"
+            line = f"{line} {_DIM}{extras}{_RESET}\n" if extras else line + "\n"
         else:
-            line = f"{clock} {level:<8} {logger}: {message}"
-            if extras:
-                line = f"{line} {extras}"
-        line += "\n"
+            line = f"{clock} {level_part} {logger}: {message}"
+            line = f"{line} {extras}\n" if extras else line + "\n"
         if parts.exception is not None:
             line += self._block(parts.exception.get("traceback", ""))
         if parts.stack_info:

@@ -114,6 +114,16 @@ class Pipeline:
         )
 
     def handle(self, records: Sequence[logging.LogRecord]) -> None:
+        console = self.console
+        if (
+            len(records) == 1
+            and self.writer is None
+            and self.otlp is None
+            and type(console) is TextConsole
+            and console.renderer is not None
+        ):
+            self._console_line(records[0], console)  # the plain console, synchronously
+            return
         with self.lock:
             lines: list[bytes] = []
             console = self.console
@@ -136,6 +146,24 @@ class Pipeline:
                 self.writer.write(lines)
             if console is not None:
                 console.flush()
+
+    def _console_line(self, record: logging.LogRecord, console: TextConsole) -> None:
+        """One record to a human console and nothing else: no lists, no batching."""
+        if record.levelno < console.level:
+            return
+        try:
+            parts = record_parts(record, self.redactor)
+        except Exception as exc:
+            parts, _ = self._fallback(record, exc)
+        assert console.renderer is not None
+        line = console.renderer.render(record, parts)
+        with self.lock:
+            self.console_written += 1
+            try:
+                console.stream.write(line)
+                console.stream.flush()
+            except Exception:  # noqa: S110 - a closed or broken console
+                pass
 
     def _render(self, record: logging.LogRecord) -> tuple[Parts, bytes]:
         """The record's redacted parts, and its JSON line when a sink needs one."""
