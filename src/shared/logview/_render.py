@@ -40,17 +40,6 @@ def _time(text: str) -> str:
     return escape_controls(text)
 
 
-def _value(value: Any) -> str:
-    kind = type(value)
-    if kind is str:
-        if value and " " not in value and '"' not in value and "=" not in value:
-            return value  # type: ignore[no-any-return]
-        return _json(value)
-    if kind is int or kind is float:
-        return repr(value)
-    return _json(value)
-
-
 def _extras(record: Record) -> str:
     doc = record.doc
     items: Iterable[tuple[str, Any]]
@@ -65,8 +54,18 @@ def _extras(record: Record) -> str:
                 _SHOWN_KEYS.clear()
             _SHOWN_KEYS[keys] = shown
         items = [(k, doc[k]) for k in shown]
+    pieces = []
+    for key, value in items:  # _value() inlined: this loop runs for every field shown
+        kind = type(value)
+        if kind is str and value and " " not in value and '"' not in value and "=" not in value:
+            pieces.append(f"{key}={value}")
+        elif kind is int or kind is float:
+            pieces.append(f"{key}={value!r}")
+        else:
+            pieces.append(f"{key}={_json(value)}")
     # Escaped once, joined: the joiners are printable, so this equals escaping each piece.
-    return escape_controls(" ".join([f"{k}={_value(v)}" for k, v in items]))
+    text = " ".join(pieces)
+    return text if text.isprintable() else escape_controls(text)
 
 
 _SHOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -90,8 +89,11 @@ class Renderer:
 
     def render(self, record: Record) -> str:
         extras = _extras(record)
-        logger = escape_controls(record.logger)
-        message = escape_controls(record.message)
+        logger, message = record.logger, record.message
+        if not logger.isprintable():  # the common case costs one C call, no Python frame
+            logger = escape_controls(logger)
+        if not message.isprintable():
+            message = escape_controls(message)
         time = record.time
         when = f"{time[:10]} {time[11:23]}" if len(time) >= 23 and time[10] in "T " else _time(time)
         if self.colors:
