@@ -53,15 +53,37 @@ def want_colors(stream: IO[str]) -> bool:
         return False
 
 
-_RESET: Final = "\x1b[0m"
-_DIM: Final = "\x1b[2m"
-_LEVEL_COLORS: Final = {
+RESET: Final = "\x1b[0m"
+DIM: Final = "\x1b[2m"
+LEVEL_COLORS: Final = {
     "DEBUG": "\x1b[34m",
     "INFO": "\x1b[32m",
     "WARNING": "\x1b[33m",
+    "WARN": "\x1b[33m",
     "ERROR": "\x1b[31m",
     "CRITICAL": "\x1b[1;31m",
+    "FATAL": "\x1b[1;31m",
 }
+
+
+class LevelLabels:
+    """The level's part of a line (colour, name padded to 8), built once per level."""
+
+    def __init__(self, colors: bool) -> None:
+        self._colors = colors
+        self._labels: dict[str, str] = {}
+
+    def __call__(self, level: str) -> str:
+        label = self._labels.get(level)
+        if label is None:
+            shown = escape_controls(level)
+            color = LEVEL_COLORS.get(shown, "") if self._colors else ""
+            label = f"{color}{shown:<8}{RESET}" if color else f"{shown:<8}"
+            if len(self._labels) < 64:
+                self._labels[level] = label
+        return label
+
+
 _TRACEBACK_INDENT: Final = "    "
 
 
@@ -83,14 +105,7 @@ class ConsoleRenderer:
     def __init__(self, colors: bool) -> None:
         self.colors = colors
         self._second: tuple[int, str] = (-1, "")
-        self._levels: dict[str, str] = {}  # the level's part of the line, built once
-
-    def _level_part(self, level: str) -> str:
-        shown = escape_controls(level)
-        part = f"{_LEVEL_COLORS.get(level, '')}{shown:<8}{_RESET}" if self.colors else f"{shown:<8}"
-        if len(self._levels) < 64:
-            self._levels[level] = part
-        return part
+        self._level = LevelLabels(colors)
 
     def _clock(self, created: float) -> str:
         second = int(created)
@@ -114,10 +129,10 @@ class ConsoleRenderer:
         logger = escape_controls(state["name"])
         message = escape_controls(parts.message)
         clock = self._clock(state["created"])
-        level_part = self._levels.get(level) or self._level_part(level)
+        level_part = self._level(level)
         if self.colors:
-            line = f"{_DIM}{clock}{_RESET} {level_part} {_DIM}{logger}:{_RESET} {message}"
-            line = f"{line} {_DIM}{extras}{_RESET}\n" if extras else line + "\n"
+            line = f"{DIM}{clock}{RESET} {level_part} {DIM}{logger}:{RESET} {message}"
+            line = f"{line} {DIM}{extras}{RESET}\n" if extras else line + "\n"
         else:
             line = f"{clock} {level_part} {logger}: {message}"
             line = f"{line} {extras}\n" if extras else line + "\n"

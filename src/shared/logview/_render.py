@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-from shared._logging.console import escape_block, escape_controls
+from shared._logging.console import DIM, RESET, LevelLabels, escape_block, escape_controls
 
 from ._records import FRAME_KEYS, Record
 
@@ -25,12 +25,6 @@ except ImportError:  # pragma: no cover
         return json.dumps(value, ensure_ascii=False, default=str)
 
 
-_RESET: Final = "\x1b[0m"
-_DIM: Final = "\x1b[2m"
-_COLORS: Final = {
-    "DEBUG": "\x1b[34m", "INFO": "\x1b[32m", "WARNING": "\x1b[33m", "WARN": "\x1b[33m",
-    "ERROR": "\x1b[31m", "CRITICAL": "\x1b[1;31m", "FATAL": "\x1b[1;31m",
-}  # fmt: skip
 _INDENT: Final = "    "
 
 
@@ -74,18 +68,7 @@ _SHOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {}
 class Renderer:
     def __init__(self, colors: bool) -> None:
         self.colors = colors
-        # The level's part of the line, built once per level name.
-        self._levels: dict[str, str] = {}
-
-    def _level(self, level: str) -> str:
-        part = self._levels.get(level)
-        if part is None:
-            shown = level if level.isalpha() else escape_controls(level)
-            color = _COLORS.get(shown, "")
-            part = f"{color}{shown:<8}{_RESET}" if self.colors else f"{shown:<8}"
-            if len(self._levels) < 64:
-                self._levels[level] = part
-        return part
+        self._level = LevelLabels(colors)
 
     def render(self, record: Record) -> str:
         extras = _extras(record)
@@ -97,12 +80,9 @@ class Renderer:
         time = record.time
         when = f"{time[:10]} {time[11:23]}" if len(time) >= 23 and time[10] in "T " else _time(time)
         if self.colors:
-            line = (
-                f"{_DIM}{when}{_RESET} {self._level(record.level)} {_DIM}{logger}:{_RESET} "
-                f"{message}"
-            )
+            line = f"{DIM}{when}{RESET} {self._level(record.level)} {DIM}{logger}:{RESET} {message}"
             if extras:
-                line = f"{line} {_DIM}{extras}{_RESET}\n"
+                line = f"{line} {DIM}{extras}{RESET}\n"
             else:
                 line += "\n"
         else:
