@@ -158,9 +158,26 @@ def test_hostile_input_never_raises_and_stays_one_strict_line(
     msg: object, args: Any, extra: dict[str, Any]
 ) -> None:
     """Whatever the message, args and extras, format() returns one strict JSON line."""
-    safe_extra = {k: v for k, v in extra.items() if k not in ("message", "asctime")}
+    # A logger call can't set LogRecord's own attributes (stdlib refuses those keys).
+    safe_extra = {k: v for k, v in extra.items() if k not in _RECORD_ATTRIBUTES}
     record = logging.LogRecord("h", logging.INFO, __file__, 1, msg, args, None)
     record.__dict__.update(safe_extra)
     out = _strict(JSONFormatter().format(record))
     assert out["logger"] == "h"
     assert isinstance(out["message"], str)
+
+
+@given(junk=hostile_extras)
+def test_junk_in_any_record_attribute_still_gives_one_strict_line(junk: dict[str, Any]) -> None:
+    """A hand-built record with junk even in its own attributes (exc_info, created, name)
+    still formats as one strict JSON line: the formatter never raises."""
+    record = logging.LogRecord("h", logging.INFO, __file__, 1, "m", None, None)
+    record.__dict__.update(junk)
+    record.__dict__.update({k: v for k, v in zip(_RECORD_ATTRIBUTES, junk.values(), strict=False)})
+    out = _strict(JSONFormatter().format(record))
+    assert isinstance(out["message"], str)
+
+
+_RECORD_ATTRIBUTES = sorted(
+    set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+)

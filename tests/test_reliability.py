@@ -421,3 +421,23 @@ def test_traceback_depth_is_bounded(tmp_path: Path) -> None:
     frames = traceback_text.count('  File "')
     assert 0 < frames <= MAX_TRACEBACK_FRAMES
     assert traceback_text.rstrip().endswith("ValueError: bottom")  # the innermost frames kept
+
+
+def test_writer_survives_values_that_break_repr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """An int too long for repr() (found by Hypothesis) once killed the writer thread
+    through the console; now it is shown as a placeholder and later records still land."""
+    log_file = tmp_path / "a.jsonl"
+    setup_logging(log_file=log_file, use_queue_handler=True, console_level="DEBUG")
+    logging.getLogger("big").warning("huge", extra={"n": 10**5000})
+    logging.getLogger("big").warning("after")
+    assert flush_logging(timeout=10)
+    assert [t for t in threading.enumerate() if t.name == "shared-logging-writer"]
+    shutdown_logging()
+    records = read_jsonl(log_file)
+    assert [r["message"] for r in records] == ["huge", "after"]
+    assert records[0]["n"] == f"<int of {(10**5000).bit_length()} bits>"
+    err = capfd.readouterr().err
+    assert 'n="<int of' in err
+    assert "Traceback" not in err

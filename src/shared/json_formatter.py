@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from ._logging import fields as F
 from ._logging.encode import fit
-from ._logging.record import build_document, capture, process_identity
+from ._logging.record import broken_record_document, build_document, capture, process_identity
 from ._logging.redact import Redactor
 
 __all__ = ["JSONFormatter"]
@@ -42,6 +42,9 @@ class JSONFormatter(logging.Formatter):
         self._limit = max_record_bytes
 
     def format(self, record: logging.LogRecord) -> str:
-        capture(record)
-        document = build_document(record, self._identity, self._redactor)
+        try:
+            capture(record)
+            document = build_document(record, self._identity, self._redactor)
+        except Exception as exc:  # a hand-built record with junk in its attributes
+            document = broken_record_document(record, exc, self._redactor)
         return fit(document, self._limit - 1).decode("utf-8")

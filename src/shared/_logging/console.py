@@ -94,8 +94,10 @@ def _value_text(value: object) -> str:
         text: str = value  # type: ignore[assignment]
         if text and " " not in text and '"' not in text and "=" not in text:
             return text  # control characters are escaped for the whole line later
-    elif kind is int or kind is float or kind is bool or value is None:
+    elif kind is float or kind is bool or value is None:
         return repr(value)
+    elif kind is int and -(1 << 63) <= value < (1 << 64):  # type: ignore[operator]
+        return repr(value)  # a huge int's repr can raise; the encoder handles those
     return dumps({"v": value})[5:-1].decode("utf-8")
 
 

@@ -15,12 +15,12 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from . import fields as F
 from .console import ConsoleRenderer
-from .encode import fit, safe_repr
+from .encode import fit
 from .files import RotatingJSONLWriter
 
 if TYPE_CHECKING:
     from .otlp import OTLPExport
-from .record import Parts, assemble, captured_message, iso_utc, record_parts
+from .record import Parts, assemble, broken_record_document, record_parts
 from .redact import Redactor
 
 
@@ -133,7 +133,10 @@ class Pipeline:
                 if line:
                     lines.append(line)
                 if console is not None and record.levelno >= console.level:
-                    console.add(record, parts, line)
+                    try:
+                        console.add(record, parts, line)
+                    except Exception as exc:  # hostile content the renderer choked on
+                        console.add(record, self._fallback(record, exc)[0], line)
                     self.console_written += 1
                 if otlp is not None:
                     try:
@@ -156,7 +159,10 @@ class Pipeline:
         except Exception as exc:
             parts, _ = self._fallback(record, exc)
         assert console.renderer is not None
-        line = console.renderer.render(record, parts)
+        try:
+            line = console.renderer.render(record, parts)
+        except Exception as exc:  # hostile content the renderer choked on
+            line = console.renderer.render(record, self._fallback(record, exc)[0])
         with self.lock:
             self.console_written += 1
             try:
@@ -172,23 +178,15 @@ class Pipeline:
             if not self.needs_line:
                 return parts, b""
             document = assemble(record, parts, self.identity)
+            return parts, fit(document, self.max_record_bytes - 1) + b"\n"
         except Exception as exc:  # hostile extras (a mapping whose items() raises...)
             parts, document = self._fallback(record, exc)
-        return parts, fit(document, self.max_record_bytes - 1) + b"\n"
+            return parts, fit(document, self.max_record_bytes - 1) + b"\n"
 
     def _fallback(self, record: logging.LogRecord, exc: Exception) -> tuple[Parts, dict[str, Any]]:
-        message = captured_message(record)
-        if self.redactor is not None:
-            message = self.redactor.text(message)
-        problem = f"record could not be rendered: {type(exc).__name__}: {safe_repr(exc)}"
-        parts = Parts(message, {"log_error": problem}, None, None)
-        document: dict[str, Any] = {
-            F.TIMESTAMP: iso_utc(getattr(record, "created", 0.0)),
-            F.LEVEL: getattr(record, "levelname", "ERROR"),
-            F.LOGGER: getattr(record, "name", "?"),
-            F.MESSAGE: message,
-            "log_error": problem,
-        }
+        """A record that could not be rendered: its message and what went wrong."""
+        document = broken_record_document(record, exc, self.redactor)
+        parts = Parts(document[F.MESSAGE], {"log_error": document["log_error"]}, None, None)
         return parts, document
 
     def _export_drop_line(self, otlp: OTLPExport) -> bytes:

@@ -57,6 +57,13 @@ def flush_export(pipeline: Pipeline, timeout: float) -> bool:
     return pipeline.otlp.flush(min(timeout, F.OTLP_FLUSH_TIMEOUT_SECONDS))
 
 
+def _writer_failed(count: int, exc: Exception) -> None:
+    from .files import _notice  # noqa: PLC0415 - only on this path
+
+    _notice(f"lost {count} records to an internal error ({type(exc).__name__}: {exc!r:.200}); "
+            "the writer goes on")  # fmt: skip
+
+
 class NoLockHandleMixin:
     """``Handler.handle`` without the handler lock: the pipeline has its own."""
 
@@ -144,7 +151,10 @@ class Listener:
                     self.pending = []
                 if batch:
                     self.handler.room_made()
-                    self._write(batch, records)
+                    try:
+                        self._write(batch, records)
+                    except Exception as exc:  # a bug must cost this batch, not the thread
+                        _writer_failed(len(batch), exc)
                     self.handler.report_drops()
                     continue
                 self._release_flush_waiters()

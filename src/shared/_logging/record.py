@@ -62,6 +62,18 @@ def exception_fields(exc_info: ExcInfo) -> dict[str, str]:
     }
 
 
+def live_exc_info(value: object) -> ExcInfo | None:
+    """``exc_info`` when it really is ``(type, exception, traceback)``, else None."""
+    if (
+        type(value) is tuple
+        and len(value) == 3
+        and isinstance(value[0], type)
+        and issubclass(value[0], BaseException)
+    ):
+        return value
+    return None
+
+
 def capture(record: Any) -> None:
     """Freeze on the calling thread what may change after the call returns:
     the message as of the call, the task's context, the live exception."""
@@ -73,8 +85,8 @@ def capture(record: Any) -> None:
     context = current_fields()
     if context:
         state[_CONTEXT] = context
-    exc_info = state["exc_info"]
-    if exc_info and exc_info[0] is not None:
+    exc_info = live_exc_info(state["exc_info"])
+    if exc_info is not None:
         state[F.CAPTURED_EXCEPTION] = exception_fields(exc_info)
 
 
@@ -191,8 +203,8 @@ def record_parts(record: Any, redactor: Redactor | None = None) -> Parts:
         message = render_message(record.msg, record.args)
     fields = user_fields(record)
     exception = state.get(F.CAPTURED_EXCEPTION)
-    if exception is None and record.exc_info and record.exc_info[0] is not None:
-        exception = exception_fields(record.exc_info)
+    if exception is None and (exc_info := live_exc_info(state.get("exc_info"))) is not None:
+        exception = exception_fields(exc_info)
     stack_info = record.stack_info
     if redactor is not None:
         message = redactor.text(message)
@@ -235,3 +247,23 @@ def build_document(
 ) -> dict[str, Any]:
     """The JSONL record, redacted when a redactor is given."""
     return assemble(record, record_parts(record, redactor), identity)
+
+
+def broken_record_document(
+    record: Any, exc: Exception, redactor: Redactor | None
+) -> dict[str, Any]:
+    """What we can say about a record whose attributes could not be rendered."""
+    try:
+        timestamp = iso_utc(float(record.created))
+    except Exception:
+        timestamp = iso_utc(time.time())
+    message = safe_str(captured_message(record))
+    if redactor is not None:
+        message = redactor.text(message)
+    return {
+        F.TIMESTAMP: timestamp,
+        F.LEVEL: safe_str(getattr(record, "levelname", "ERROR")),
+        F.LOGGER: safe_str(getattr(record, "name", "?")),
+        F.MESSAGE: message,
+        "log_error": f"record could not be rendered: {type(exc).__name__}: {safe_repr(exc)}",
+    }

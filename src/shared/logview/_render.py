@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from shared._logging.console import DIM, RESET, LevelLabels, escape_block, escape_controls
+from shared._logging.encode import safe_str
 
 from ._records import FRAME_KEYS, Record
 
@@ -17,7 +18,14 @@ try:
     import orjson
 
     def _json(value: Any) -> str:
-        return orjson.dumps(value, default=str).decode("utf-8")
+        try:
+            return orjson.dumps(value, default=safe_str).decode("utf-8")
+        except Exception:  # an int beyond 64 bits, or anything orjson refuses
+            return (
+                safe_str(value)
+                if not isinstance(value, int)
+                else f"<int of {value.bit_length()} bits>"
+            )
 except ImportError:  # pragma: no cover
     import json
 
@@ -53,8 +61,8 @@ def _extras(record: Record) -> str:
         kind = type(value)
         if kind is str and value and " " not in value and '"' not in value and "=" not in value:
             pieces.append(f"{key}={value}")
-        elif kind is int or kind is float:
-            pieces.append(f"{key}={value!r}")
+        elif kind is float or (kind is int and -(1 << 63) <= value < (1 << 64)):
+            pieces.append(f"{key}={value!r}")  # a huge int's repr can raise: _json below
         else:
             pieces.append(f"{key}={_json(value)}")
     # Escaped once, joined: the joiners are printable, so this equals escaping each piece.
