@@ -50,7 +50,6 @@ DEFAULT_SECRET_SHAPES: Final = (
     (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
     (("xox",), r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
 )
-DEFAULT_SECRET_PATTERNS: Final = tuple(pattern for _, pattern in DEFAULT_SECRET_SHAPES)
 
 #: The shortest string a built-in shape can match ("a://b:c@" or "Bearer x").
 _SHORTEST_SHAPE: Final = 8
