@@ -200,7 +200,7 @@ class RotatingJSONLWriter:
         self.errors.last_error = f"{type(error).__name__}: {error}"
         if not self.errors.failing:
             self.errors.failing = True
-            _notice(
+            notice(
                 f"cannot write to {self.path} ({self.errors.last_error}); "
                 "records are lost until writing works again"
             )
@@ -208,12 +208,12 @@ class RotatingJSONLWriter:
     def _resumed(self) -> None:
         if self.errors.failing:
             self.errors.failing = False
-            _notice(f"writing to {self.path} resumed; {self.errors.episode_lost} records were lost")
+            notice(f"writing to {self.path} resumed; {self.errors.episode_lost} records were lost")
             self.errors.episode_lost = 0
 
     def report_if_still_failing(self) -> None:
         if self.errors.failing:
-            _notice(
+            notice(
                 f"{self.errors.episode_lost} records were lost writing to {self.path} "
                 f"({self.errors.last_error})"
             )
@@ -221,7 +221,7 @@ class RotatingJSONLWriter:
             self.errors.episode_lost = 0
 
 
-def _notice(text: str) -> None:
+def notice(text: str) -> None:
     """Our own trouble goes straight to the real stderr, never through logging."""
     stream = sys.__stderr__ or sys.stderr
     try:

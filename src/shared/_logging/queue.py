@@ -58,9 +58,9 @@ def flush_export(pipeline: Pipeline, timeout: float) -> bool:
 
 
 def _writer_failed(count: int, exc: Exception) -> None:
-    from .files import _notice  # noqa: PLC0415 - only on this path
+    from .files import notice  # noqa: PLC0415 - only on this path
 
-    _notice(f"lost {count} records to an internal error ({type(exc).__name__}: {exc!r:.200}); "
+    notice(f"lost {count} records to an internal error ({type(exc).__name__}: {exc!r:.200}); "
             "the writer goes on")  # fmt: skip
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Final
 
+from shared._logging.console import want_colors
+
 from ._filters import Predicate, UsageError, build, parse_level
 from ._records import Record, parse, quick_level, sort_key
 from ._render import Renderer
@@ -308,16 +310,8 @@ def _emit(record: Record, args: argparse.Namespace, renderer: Renderer) -> None:
 
 
 def _colors(choice: str, stream: IO[str]) -> bool:
-    if choice != "auto":
-        return choice == "always"
-    if os.environ.get("NO_COLOR", ""):
-        return False
-    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
-        return True
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+    """--color always|never decide; auto follows the console's rule (TTY, NO_COLOR...)."""
+    return want_colors(stream) if choice == "auto" else choice == "always"
 
 
 def _report(counters: Counters) -> None:

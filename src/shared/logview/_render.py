@@ -37,6 +37,7 @@ _INDENT: Final = "    "
 
 
 def _time(text: str) -> str:
+    """``2026-11-27T02:31:16.670412+00:00`` -> ``2026-11-27 02:31:16.670``."""
     if len(text) >= 23 and text[10] in "T ":
         return f"{text[:10]} {text[11:23]}"
     return escape_controls(text)
@@ -85,8 +86,7 @@ class Renderer:
             logger = escape_controls(logger)
         if not message.isprintable():
             message = escape_controls(message)
-        time = record.time
-        when = f"{time[:10]} {time[11:23]}" if len(time) >= 23 and time[10] in "T " else _time(time)
+        when = _time(record.time)
         if self.colors:
             line = f"{DIM}{when}{RESET} {self._level(record.level)} {DIM}{logger}:{RESET} {message}"
             if extras:
