@@ -47,6 +47,24 @@ def encoder(request: pytest.FixtureRequest) -> Any:
     encode.use_stdlib_json(False)
 
 
+def test_non_finite_floats_survive_beside_real_nulls(encoder: str) -> None:
+    """orjson writes NaN as null: a genuine None must not hide a NaN elsewhere, at any depth."""
+    record = _record(
+        none=None, top=math.nan, deep={"x": [1.5, math.inf]}, s=frozenset({-math.inf}),
+        sub=FloatSubclass("nan"),
+    )  # fmt: skip
+    out = _strict(JSONFormatter().format(record))
+    assert out["none"] is None
+    assert out["top"] == "NaN"
+    assert out["deep"] == {"x": [1.5, "Infinity"]}
+    assert out["s"] == ["-Infinity"]
+    assert out["sub"] == "NaN"
+
+
+class FloatSubclass(float):
+    """Like numpy.float64: a float that is not exactly ``float``."""
+
+
 def test_values_json_cannot_express_are_still_written(encoder: str) -> None:
     """NaN/Infinity as strings, datetimes ISO, sets/tuples arrays, others by str/repr."""
     when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)

@@ -161,30 +161,28 @@ def _escape_line_breakers(line: bytes) -> bytes:
     return line
 
 
-def _top_level_check(document: dict[str, Any]) -> bool | None:
-    """None: a top-level float is NaN or infinite (walk); else whether there is nesting."""
-    nested = False
-    for value in document.values():
-        kind = type(value)
-        if kind is float:
-            if not math.isfinite(value):
-                return None
-        elif kind is dict or kind is list or kind is tuple:
-            nested = True
-    return nested
+def _has_non_finite(value: object, depth: int = 0) -> bool:
+    """Whether a NaN or an infinity hides in ``value`` (orjson would write it as null)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if depth > MAX_NESTING_DEPTH:
+        return True  # let the careful path decide
+    if isinstance(value, dict):
+        return any(_has_non_finite(v, depth + 1) for v in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_non_finite(v, depth + 1) for v in value)
+    return False
 
 
 def _dumps_orjson(document: dict[str, Any]) -> bytes:
     assert _orjson is not None
-    nested = _top_level_check(document)
-    if nested is not None:
-        try:
-            line: bytes = _orjson.dumps(document, default=_default)
-            # orjson writes a nested NaN or Infinity as null: a null there means look closer.
-            if not nested or b"null" not in line:
-                return line
-        except Exception:  # noqa: S110 - the slow path below handles what orjson refused
-            pass
+    try:
+        line: bytes = _orjson.dumps(document, default=_default)
+        # orjson writes NaN and Infinity as null: only a null means look closer.
+        if b"null" not in line or not _has_non_finite(document):
+            return line
+    except Exception:  # noqa: S110 - the slow path below handles what orjson refused
+        pass
     return _orjson.dumps(to_jsonable(document))  # type: ignore[no-any-return]
 
 
@@ -200,7 +198,8 @@ _dumps: Callable[[dict[str, Any]], bytes] = _dumps_orjson if _orjson is not None
 
 def dumps(document: dict[str, Any]) -> bytes:
     """One line of strict JSON (no newline) for ``document``; never raises."""
-    return _escape_line_breakers(_dumps(document))
+    line = _dumps(document)
+    return line if line.isascii() else _escape_line_breakers(line)
 
 
 def use_stdlib_json(enabled: bool) -> None:

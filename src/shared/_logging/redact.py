@@ -169,10 +169,13 @@ class Redactor:
             secret = cache.get(key) if type(key) is str else False
             if secret is None:
                 secret = self.is_secret_key(key)
+            kind = type(item)
             if secret:
                 out[key] = REDACTED
-            elif type(item) is str:
+            elif kind is str:
                 out[key] = self.text(item)
+            elif kind is int or kind is float or kind is bool or item is None:
+                out[key] = item
             else:
                 out[key] = self.value(item, depth, path)
         return out
