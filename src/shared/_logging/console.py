@@ -11,7 +11,7 @@ import os
 import time
 from typing import IO, Any, Final
 
-from .encode import dumps
+from .encode import dumps, safe_str
 from .record import Parts
 
 _ESCAPES: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
@@ -122,14 +122,14 @@ class ConsoleRenderer:
         state = record.__dict__
         level = state["levelname"]
         fields = parts.fields
-        # Escaped once, joined: the joiners are printable, so this equals escaping each piece.
-        extras = (
-            escape_controls(" ".join([f"{k}={_value_text(v)}" for k, v in fields.items()]))
-            if fields
-            else ""
-        )
-        logger = escape_controls(state["name"])
-        message = escape_controls(parts.message)
+        extras = " ".join([f"{k}={_value_text(v)}" for k, v in fields.items()]) if fields else ""
+        logger = state["name"]
+        message = parts.message
+        # One check for the common case where nothing needs escaping.
+        if type(logger) is not str or not (logger + message + extras).isprintable():
+            extras = escape_controls(extras)  # the joiners are printable: same as each piece
+            logger = escape_controls(safe_str(logger))
+            message = escape_controls(message)
         clock = self._clock(state["created"])
         level_part = self._level(level)
         if self.colors:

@@ -112,17 +112,14 @@ class Pipeline:
         self.needs_line = writer is not None or (
             isinstance(console, TextConsole) and console.renderer is None
         )
+        # Only a human console: one record needs no lists, no batch, no JSON.
+        self.console_only: TextConsole | None = None
+        if writer is None and otlp is None and isinstance(console, TextConsole):
+            self.console_only = console if console.renderer is not None else None
 
     def handle(self, records: Sequence[logging.LogRecord]) -> None:
-        console = self.console
-        if (
-            len(records) == 1
-            and self.writer is None
-            and self.otlp is None
-            and type(console) is TextConsole
-            and console.renderer is not None
-        ):
-            self._console_line(records[0], console)  # the plain console, synchronously
+        if self.console_only is not None and len(records) == 1:
+            self._console_line(records[0], self.console_only)  # the plain console, synchronously
             return
         with self.lock:
             lines: list[bytes] = []

@@ -203,9 +203,13 @@ def record_parts(record: Any, redactor: Redactor | None = None) -> Parts:
         message = render_message(record.msg, record.args)
     fields = user_fields(record)
     exception = state.get(F.CAPTURED_EXCEPTION)
-    if exception is None and (exc_info := live_exc_info(state.get("exc_info"))) is not None:
+    if (
+        exception is None
+        and state.get("exc_info") is not None
+        and (exc_info := live_exc_info(state["exc_info"])) is not None
+    ):
         exception = exception_fields(exc_info)
-    stack_info = record.stack_info
+    stack_info = state.get("stack_info")
     if redactor is not None:
         message = redactor.text(message)
         if fields:

@@ -106,6 +106,8 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every known credential shape masked."""
+        if len(value) < _SHORTEST_SHAPE and not self._patterns:
+            return value  # too short for any built-in shape: the most common case
         if (
             len(value) >= _SHORTEST_SHAPE  # no built-in shape fits in fewer characters
             and self._any_literal is not None
@@ -165,6 +167,7 @@ class Redactor:
     ) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         cache = self._key_cache
+        short_is_safe = not self._patterns
         for key, item in list(value.items()):
             secret = cache.get(key) if type(key) is str else False
             if secret is None:
@@ -173,7 +176,8 @@ class Redactor:
             if secret:
                 out[key] = REDACTED
             elif kind is str:
-                out[key] = self.text(item)
+                short = short_is_safe and len(item) < _SHORTEST_SHAPE
+                out[key] = item if short else self.text(item)
             elif kind is int or kind is float or kind is bool or item is None:
                 out[key] = item
             else:
