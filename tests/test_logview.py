@@ -190,6 +190,38 @@ def test_escape_sequences_never_reach_the_terminal(tmp_path: Path) -> None:
         assert "\n    \tline" in out  # traceback newline and tab still render
 
 
+def test_every_pretty_path_prints_the_same(tmp_path: Path) -> None:
+    """Printing everything takes a fused path for our own lines; -n takes the general
+    one. Mixed, hostile and repeated shapes must print identically through both."""
+    evil = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\x7f\u2028"
+    shapes: list[dict[str, Any]] = [
+        {"timestamp": "2026-01-01T00:00:00.000001+00:00", "level": "info", "logger": "a",
+         "message": "m" + evil, "k" + evil: "v" + evil, "n": 10**30, "f": 0.1, "s": "two words",
+         "l": [1, {"x": None}], "b": True, "e": ""},
+        {"timestamp": "2026-01-01T00:00:01.000000+00:00", "level": "ERROR", "logger": "b" + evil,
+         "message": "failed",
+         "exception": {"type": "E", "message": "", "traceback": "T\n\tl" + evil}},
+        {"timestamp": "2026-01-01T00:00:02.000000+00:00", "level": "WARNING", "logger": "c",
+         "message": "no traceback", "exception": {"type": "E", "message": "", "traceback": ""}},
+        {"timestamp": "bad" + evil, "level": "ERROR", "logger": "d", "message": "odd time"},
+        {"asctime": "2026-01-01 00:00:03,000", "levelname": "INFO", "name": "pjl", "message": "x"},
+    ]  # fmt: skip
+    path = tmp_path / "mixed.jsonl"
+    with path.open("w") as out:
+        for _ in range(3):  # a shape seen before takes the fused path
+            for shape in shapes:
+                out.write(json.dumps(shape) + "\n")
+            out.write("not json\n[1]\n")
+    for color in ("never", "always"):
+        everything = logview(str(path), "--color", color)
+        general = logview(str(path), "--color", color, "-n", "1000")
+        assert everything.returncode == 0, everything.stderr
+        assert everything.stdout == general.stdout
+        assert everything.stderr == general.stderr
+        assert b"\x1b]" not in everything.stdout
+        assert everything.stdout.count(b"failed") == 3
+
+
 @pytest.mark.parametrize("writer", ["python-json-logger", "structlog", "loguru"])
 def test_reads_other_python_json_logs(tmp_path: Path, writer: str) -> None:
     """python-json-logger, structlog and loguru records need no configuration."""
