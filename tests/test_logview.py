@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from shared.logging_config import setup_logging, shutdown_logging
+from shared.logview._pretty import PARALLEL_FROM_BYTES, _workers_for
+from shared.logview._sources import Source
 
 LOGVIEW = str(Path(sys.executable).parent / "logview")
 
@@ -220,6 +222,37 @@ def test_every_pretty_path_prints_the_same(tmp_path: Path) -> None:
         assert everything.stderr == general.stderr
         assert b"\x1b]" not in everything.stdout
         assert everything.stdout.count(b"failed") == 3
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="workers need two cores")
+def test_big_input_printed_by_workers_in_order(tmp_path: Path) -> None:
+    """Past PARALLEL_FROM_BYTES, worker processes render chunks: the output is the
+    same, in the same order, with the same count of skipped lines."""
+    path = tmp_path / "big.jsonl"
+    lines = [
+        json.dumps({"timestamp": f"2026-01-01T00:00:{i % 60:02d}.000000+00:00",
+                    "level": "INFO", "logger": "w", "message": f"record {i}", "i": i,
+                    "pad": "x" * 200})
+        for i in range(40_000)
+    ]  # fmt: skip
+    lines[12_345] = "not json"
+    lines[33_333] = '{"asctime": "2026-01-01 00:00:03,000", "levelname": "INFO", "name": "p"}'
+    path.write_text("\n".join(lines) + '\n{"timestamp": "cut')  # and a cut-off last line
+    assert path.stat().st_size > PARALLEL_FROM_BYTES
+    assert _workers_for(Source("big", [path])) > 1
+    everything = logview(str(path), "--color", "never")
+    general = logview(str(path), "--color", "never", "-n", "100000")
+    assert everything.returncode == 0, everything.stderr
+    assert everything.stdout == general.stdout
+    assert (
+        everything.stderr
+        == general.stderr
+        == b"logview: skipped 2 lines that are not JSON records\n"
+    )
+    shown = everything.stdout.decode().splitlines()
+    assert [line.split("record ")[1].split()[0] for line in shown if "record " in line] == [
+        str(i) for i in range(40_000) if i not in (12_345, 33_333)
+    ]
 
 
 @pytest.mark.parametrize("writer", ["python-json-logger", "structlog", "loguru"])

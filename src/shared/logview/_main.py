@@ -18,9 +18,10 @@ from typing import IO, Final
 from shared._logging.console import want_colors
 
 from ._filters import Predicate, UsageError, build, parse_level
+from ._pretty import print_everything
 from ._records import Record, parse, quick_level, sort_key
 from ._render import Renderer
-from ._sources import Counters, LevelPrefilter, Source, blocks, expand, follow_lines, lines
+from ._sources import Counters, LevelPrefilter, Source, expand, follow_lines, lines
 from ._stats import Stats
 
 _FLUSH_EVERY: Final = 512
@@ -124,7 +125,7 @@ def _read(
         _level_json(sources[0], parse_level(args.level), prefilter, counters)
         return
     if predicate is None and len(sources) == 1 and not (args.stats or args.json or args.n):
-        _pretty_everything(sources[0], args, counters)
+        print_everything(sources[0], _colors(args.color, sys.stdout), counters)
         return
     records = _merged([_records(s, counters, prefilter, predicate) for s in sources])
     if args.stats:
@@ -254,25 +255,6 @@ def _write(records: Iterable[Record], args: argparse.Namespace) -> None:
     renderer = Renderer(_colors(args.color, sys.stdout))
     for batch in _batches(records):
         sys.stdout.write("".join([renderer.render(r) for r in batch]))
-    sys.stdout.flush()
-
-
-def _pretty_everything(source: Source, args: argparse.Namespace, counters: Counters) -> None:
-    """Every record of one source, printed: our own lines take the fused path."""
-    renderer = Renderer(_colors(args.color, sys.stdout))
-    fast, general = renderer.render_raw, renderer.render
-    for block in blocks(source, counters):
-        texts = list(map(fast, block))  # C-level loop: no Python step per line but the render
-        if None in texts:  # lines of another writer, a new shape, or not JSON at all
-            for index, text in enumerate(texts):
-                if text is None:
-                    record = parse(block[index])
-                    if record is None:
-                        counters.skipped += 1 if block[index].strip() else 0
-                        texts[index] = ""
-                    else:
-                        texts[index] = general(record)
-        sys.stdout.write("".join(texts))  # type: ignore[arg-type]
     sys.stdout.flush()
 
 

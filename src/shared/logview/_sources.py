@@ -130,17 +130,28 @@ def blocks(
     source: Source, counters: Counters, prefilter: LevelPrefilter | None = None
 ) -> Iterator[list[bytes]]:
     """The lines of :func:`lines`, a chunk's worth at a time (no generator step per line)."""
+    for data, end in _pieces(source, counters):
+        yield [data] if end < 0 else _complete_lines(data, end, prefilter)
+
+
+def chunks(source: Source, counters: Counters) -> Iterator[bytes]:
+    """Whole lines of ``source``, about a chunk at a time, newline-joined (no trailing one)."""
+    for data, end in _pieces(source, counters):
+        yield data if end < 0 else data[:end]
+
+
+def _pieces(source: Source, counters: Counters) -> Iterator[tuple[bytes, int]]:
     if not source.paths:
-        yield from stream_blocks(stdin(), counters, prefilter)
+        yield from stream_pieces(stdin(), counters)
         return
     for path in source.paths:
         with open_binary(path) as handle:
-            yield from stream_blocks(handle, counters, prefilter)
+            yield from stream_pieces(handle, counters)
 
 
-def stream_blocks(
-    handle: BinaryIO, counters: Counters, prefilter: LevelPrefilter | None = None
-) -> Iterator[list[bytes]]:
+def stream_pieces(handle: BinaryIO, counters: Counters) -> Iterator[tuple[bytes, int]]:
+    """``(data, end)``: ``data[:end]`` holds whole lines; ``end`` is -1 for a cut-off
+    last line (no newline), which is passed on as it is."""
     tail = b""
     dropping = False  # inside a line longer than MAX_LINE
     while True:
@@ -161,10 +172,10 @@ def stream_blocks(
                 tail, dropping = b"", True
             continue
         tail = data[end + 1 :]
-        yield _complete_lines(data, end, prefilter)
+        yield data, end
     if tail.strip():
         # A last line without a newline: a writer cut short. Try it anyway.
-        yield [tail]
+        yield tail, -1
 
 
 def _complete_lines(data: bytes, end: int, prefilter: LevelPrefilter | None) -> list[bytes]:
