@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from . import fields as F
 from .console import ConsoleRenderer
-from .encode import fit
+from .encode import line_of
 from .files import RotatingJSONLWriter
 
 if TYPE_CHECKING:
@@ -175,10 +175,10 @@ class Pipeline:
             if not self.needs_line:
                 return parts, b""
             document = assemble(record, parts, self.identity)
-            return parts, fit(document, self.max_record_bytes - 1) + b"\n"
+            return parts, line_of(document, self.max_record_bytes)
         except Exception as exc:  # hostile extras (a mapping whose items() raises...)
             parts, document = self._fallback(record, exc)
-            return parts, fit(document, self.max_record_bytes - 1) + b"\n"
+            return parts, line_of(document, self.max_record_bytes)
 
     def _fallback(self, record: logging.LogRecord, exc: Exception) -> tuple[Parts, dict[str, Any]]:
         """A record that could not be rendered: its message and what went wrong."""

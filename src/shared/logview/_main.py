@@ -21,7 +21,7 @@ from ._filters import Predicate, UsageError, build, parse_level
 from ._pretty import print_everything
 from ._records import Record, parse, quick_level, sort_key
 from ._render import Renderer
-from ._sources import Counters, LevelPrefilter, Source, expand, follow_lines, lines
+from ._sources import Counters, LevelPrefilter, Source, blocks, expand, follow_lines, lines
 from ._stats import Stats
 
 _FLUSH_EVERY: Final = 512
@@ -127,7 +127,7 @@ def _read(
     if predicate is None and len(sources) == 1 and not (args.stats or args.json or args.n):
         print_everything(sources[0], _colors(args.color, sys.stdout), counters)
         return
-    records = _merged([_records(s, counters, prefilter, predicate) for s in sources])
+    records = _merged(sources, counters, prefilter, predicate)
     if args.stats:
         stats = Stats()
         for record in records:
@@ -182,67 +182,73 @@ def _records(
     counters: Counters,
     prefilter: LevelPrefilter | None,
     predicate: Predicate | None,
+    keyed: bool = False,
 ) -> Iterator[Record]:
-    for line in lines(source, counters, prefilter):
-        record = parse(line)
-        if record is None:
-            if line.strip():
-                counters.skipped += 1
-            continue
-        if predicate is None or predicate(record):
+    """The matching records of one source; ``keyed`` also sets each one's merge key."""
+    last = ""
+    for block in blocks(source, counters, prefilter):
+        for line in block:
+            record = parse(line)
+            if record is None:
+                if line.strip():
+                    counters.skipped += 1
+                continue
+            if predicate is not None and not predicate(record):
+                continue
+            if keyed:  # inline, not a generator more: this runs for every record merged
+                time = record.time
+                # Ours: fixed-width UTC ISO 8601 sorts as text.
+                if len(time) == 32 and time[10] == "T" and time.endswith("+00:00"):
+                    last = time
+                else:
+                    key = sort_key(time)
+                    if key is not None:
+                        last = key  # no time: keep its place in its source
+                record.key = last
             yield record
 
 
-def _merged(streams: list[Iterator[Record]]) -> Iterator[Record]:
+def _merged(
+    sources: list[Source],
+    counters: Counters,
+    prefilter: LevelPrefilter | None,
+    predicate: Predicate | None,
+) -> Iterator[Record]:
     """One stream in time order. Each source is already in order, so merge in chunks:
     take a chunk from every source, emit what is no later than the earliest chunk
     end (one stable C-level sort), keep the rest. Memory: a chunk per source."""
-    if len(streams) == 1:
-        return streams[0]
-    return _chunked_merge([_keyed(stream) for stream in streams])
+    if len(sources) == 1:
+        return _records(sources[0], counters, prefilter, predicate)
+    merged = _chunked_merge([_records(s, counters, prefilter, predicate, True) for s in sources])
+    return itertools.chain.from_iterable(merged)  # flattened in C: no Python step per record
 
 
 #: Records held across all sources while merging: memory stays bounded however many files.
-_MERGE_BUFFER: Final = 16_384
-_by_key = operator.itemgetter(0)
-_record_of = operator.itemgetter(1)
+_MERGE_BUFFER: Final = 4_096
+_by_key = operator.attrgetter("key")
 
 
-def _chunked_merge(sources: list[Iterator[tuple[str, Record]]]) -> Iterator[Record]:
+def _chunked_merge(sources: list[Iterator[Record]]) -> Iterator[list[Record]]:
     chunk = max(64, _MERGE_BUFFER // len(sources))
-    buffers: list[list[tuple[str, Record]]] = [[] for _ in sources]
+    buffers: list[list[Record]] = [[] for _ in sources]
     live = [True] * len(sources)
     while True:
         for index, source in enumerate(sources):
             if live[index] and not buffers[index]:
                 buffers[index] = list(itertools.islice(source, chunk))
                 live[index] = bool(buffers[index])
-        ends = [buffers[i][-1][0] for i in range(len(sources)) if live[i]]
+        ends = [buffers[i][-1].key for i in range(len(sources)) if live[i]]
         if not ends:
             return
         horizon = min(ends)  # every record up to here has arrived from every source
-        ready: list[tuple[str, Record]] = []
+        ready: list[Record] = []
         for index, buffer in enumerate(buffers):  # in source order: ties keep it
             cut = bisect.bisect_right(buffer, horizon, key=_by_key)
             if cut:
                 ready.extend(buffer[:cut])
                 buffers[index] = buffer[cut:]
         ready.sort(key=_by_key)  # stable, and the pieces are sorted runs: near-linear
-        yield from map(_record_of, ready)
-
-
-def _keyed(stream: Iterator[Record]) -> Iterator[tuple[str, Record]]:
-    last = ""
-    for record in stream:
-        time = record.time
-        # Ours, inline (the common case): fixed-width UTC ISO 8601 sorts as text.
-        if len(time) == 32 and time[10] == "T" and time.endswith("+00:00"):
-            last = time
-        else:
-            key = sort_key(time)
-            if key is not None:
-                last = key  # no time: keep its place in its source
-        yield last, record
+        yield ready
 
 
 def _write(records: Iterable[Record], args: argparse.Namespace) -> None:

@@ -51,7 +51,8 @@ FRAME_KEYS: Final = frozenset(
 class Record:
     """What the viewer needs of one record; ``doc`` and ``raw`` keep the rest."""
 
-    __slots__ = ("doc", "exc", "level", "levelno", "logger", "message", "raw", "time")
+    __slots__ = ("doc", "exc", "key", "level", "levelno", "logger", "message", "raw", "time")
+    key: str  # set only while merging: the time as a sortable string
 
     def __init__(  # noqa: PLR0917 - built once per line: positional is cheapest
         self,
