@@ -71,16 +71,17 @@ class LevelLabels:
 
     def __init__(self, colors: bool) -> None:
         self._colors = colors
-        self._labels: dict[str, str] = {}
+        #: Labels made so far: callers on a hot path look here before calling.
+        self.known: dict[str, str] = {}
 
     def __call__(self, level: str) -> str:
-        label = self._labels.get(level)
+        label = self.known.get(level)
         if label is None:
             shown = escape_controls(level)
             color = LEVEL_COLORS.get(shown, "") if self._colors else ""
             label = f"{color}{shown:<8}{RESET}" if color else f"{shown:<8}"
-            if len(self._labels) < 64:
-                self._labels[level] = label
+            if len(self.known) < 64:
+                self.known[level] = label
         return label
 
 
@@ -122,7 +123,16 @@ class ConsoleRenderer:
         state = record.__dict__
         level = state["levelname"]
         fields = parts.fields
-        extras = " ".join([f"{k}={_value_text(v)}" for k, v in fields.items()]) if fields else ""
+        extras = ""
+        if fields:
+            pieces = []
+            for key, value in fields.items():  # the common kinds inline: this runs per field
+                kind = type(value)
+                if kind is float or (kind is int and -(1 << 63) <= value < (1 << 64)):  # type: ignore[operator]
+                    pieces.append(f"{key}={value!r}")
+                else:
+                    pieces.append(f"{key}={_value_text(value)}")
+            extras = " ".join(pieces)
         logger = state["name"]
         message = parts.message
         # One check for the common case where nothing needs escaping.
@@ -131,7 +141,7 @@ class ConsoleRenderer:
             logger = escape_controls(safe_str(logger))
             message = escape_controls(message)
         clock = self._clock(state["created"])
-        level_part = self._level(level)
+        level_part = self._level.known.get(level) or self._level(level)
         if self.colors:
             line = f"{DIM}{clock}{RESET} {level_part} {DIM}{logger}:{RESET} {message}"
             line = f"{line} {DIM}{extras}{RESET}\n" if extras else line + "\n"

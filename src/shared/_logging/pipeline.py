@@ -119,7 +119,7 @@ class Pipeline:
 
     def handle(self, records: Sequence[logging.LogRecord]) -> None:
         if self.console_only is not None and len(records) == 1:
-            self._console_line(records[0], self.console_only)  # the plain console, synchronously
+            self.console_line(records[0], self.console_only)  # the plain console, synchronously
             return
         with self.lock:
             lines: list[bytes] = []
@@ -147,7 +147,7 @@ class Pipeline:
             if console is not None:
                 console.flush()
 
-    def _console_line(self, record: logging.LogRecord, console: TextConsole) -> None:
+    def console_line(self, record: logging.LogRecord, console: TextConsole) -> None:
         """One record to a human console and nothing else: no lists, no batching."""
         if record.levelno < console.level:
             return

@@ -88,7 +88,11 @@ class PipelineHandler(NoLockHandleMixin, logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             capture(record)
-            self.pipeline.handle((record,))
+            console = self.pipeline.console_only
+            if console is not None:
+                self.pipeline.console_line(record, console)  # no batch of one to build
+            else:
+                self.pipeline.handle((record,))
         except Exception:
             self.handleError(record)
 
