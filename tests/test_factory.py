@@ -25,7 +25,9 @@ pytestmark = pytest.mark.skipif(not SUPPORTED, reason="mirrors only Python 3.11 
 
 
 def _both(*args: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    return vars(fast_record(*args)), vars(logging.LogRecord(*args))
+    ours = fast_record(*args)
+    assert ours is not None
+    return vars(ours), vars(logging.LogRecord(*args))
 
 
 def _assert_same(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
@@ -198,3 +200,4 @@ def test_a_custom_factory_is_respected(tmp_path: Path) -> None:
 def test_switches_off_means_stdlib_records(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logging, "logThreads", False)
     assert not applies()
+    assert fast_record("n", 20, "/p.py", 1, "m", None, None) is None

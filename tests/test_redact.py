@@ -126,3 +126,15 @@ def test_redact_false_writes_values_as_they_are(tmp_path: Path) -> None:
     shutdown_logging()
     (record,) = read_jsonl(tmp_path / "a.jsonl")
     assert (record["message"], record["password"]) == ("Bearer abc.def", "pw")
+
+
+def test_console_only_redacts_context_and_extras(capsys: pytest.CaptureFixture[str]) -> None:
+    """The console-only path reads the context on the caller's thread: still redacted."""
+    setup_logging()
+    with log_context(api_key="ctx-secret-1", run="r7"):
+        logging.getLogger("s").warning("m", extra={"password": "extra-secret-2"})
+    err = capsys.readouterr().err
+    assert "ctx-secret-1" not in err
+    assert "extra-secret-2" not in err
+    assert "api_key=[REDACTED]" in err
+    assert "run=r7" in err

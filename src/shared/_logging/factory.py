@@ -48,13 +48,19 @@ _PLAIN: Final = frozenset({int, str, float, bool, type(None), bytes})
 
 def applies() -> bool:
     """Whether :func:`fast_record` makes exactly what stdlib would make right now."""
-    return (
+    return _applies(logging)
+
+
+def _applies(stdlib: Any) -> bool:
+    # Reads the factory stdlib's makeRecord reads (no getLogRecordFactory() call:
+    # this runs on every log call).
+    return bool(
         SUPPORTED
-        and logging.getLogRecordFactory() is _LogRecord
-        and logging.logThreads
-        and logging.logProcesses
-        and logging.logMultiprocessing
-        and (not _TASK_NAME or logging.logAsyncioTasks)  # type: ignore[attr-defined,unused-ignore]
+        and stdlib._logRecordFactory is _LogRecord
+        and stdlib.logThreads
+        and stdlib.logProcesses
+        and stdlib.logMultiprocessing
+        and (not _TASK_NAME or stdlib.logAsyncioTasks)
     )
 
 
@@ -112,8 +118,11 @@ def fast_record(  # noqa: PLR0917 - LogRecord's signature
     exc_info: Any,
     func: str | None = None,
     sinfo: str | None = None,
-) -> logging.LogRecord:
-    """``logging.LogRecord(...)`` as the running Python builds it; call only if :func:`applies`."""
+) -> logging.LogRecord | None:
+    """``logging.LogRecord(...)`` as the running Python builds it, or None when
+    it would not be the same (see :func:`applies`): then make a stdlib one."""
+    if not _applies(logging):
+        return None
     rv: Any = _new(_LogRecord)
     if _TIME_NS:
         ct_ns = _time_ns()

@@ -15,7 +15,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from . import fields as F
-from .factory import applies, fast_record
+from .factory import fast_record
 
 CRASH_LOGGER = "uncaught"
 
@@ -64,11 +64,11 @@ def _make_record(  # noqa: PLR0917 - stdlib's signature
     # An exact type check: an ABC isinstance() would cost more than the rest.
     if extra is not None and (type(extra) is not dict or not _ATTRIBUTES.isdisjoint(extra)):
         extra = _safe_extra(extra)
-    if not applies():
+    record = fast_record(name, level, fn, lno, msg, args, exc_info, func, sinfo)
+    if record is None:  # a custom record factory, or a logging.log* switch turned off
         return _original_make_record(
             self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo
         )
-    record = fast_record(name, level, fn, lno, msg, args, exc_info, func, sinfo)
     if extra:
         # Safe: no key of ``extra`` is a record attribute (checked above), which
         # is all stdlib's per-key loop checks before it assigns.

@@ -147,12 +147,17 @@ class Pipeline:
             if console is not None:
                 console.flush()
 
-    def console_line(self, record: logging.LogRecord, console: TextConsole) -> None:
-        """One record to a human console and nothing else: no lists, no batching."""
+    def console_line(
+        self, record: logging.LogRecord, console: TextConsole, on_caller: bool = False
+    ) -> None:
+        """One record to a human console and nothing else: no lists, no batching.
+
+        ``on_caller``: called synchronously from the logging call (see record_parts).
+        """
         if record.levelno < console.level:
             return
         try:
-            parts = record_parts(record, self.redactor)
+            parts = record_parts(record, self.redactor, on_caller)
         except Exception as exc:
             parts, _ = self._fallback(record, exc)
         assert console.renderer is not None

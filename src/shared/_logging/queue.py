@@ -87,11 +87,12 @@ class PipelineHandler(NoLockHandleMixin, logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            capture(record)
             console = self.pipeline.console_only
             if console is not None:
-                self.pipeline.console_line(record, console)  # no batch of one to build
+                # On the caller's thread, at once: nothing to freeze for later.
+                self.pipeline.console_line(record, console, on_caller=True)
             else:
+                capture(record)
                 self.pipeline.handle((record,))
         except Exception:
             self.handleError(record)

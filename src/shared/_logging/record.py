@@ -86,8 +86,8 @@ def capture(record: Any) -> None:
     context = current_fields()
     if context:
         state[_CONTEXT] = context
-    exc_info = live_exc_info(state["exc_info"])
-    if exc_info is not None:
+    exc_info = state["exc_info"]
+    if exc_info is not None and (exc_info := live_exc_info(exc_info)) is not None:
         state[F.CAPTURED_EXCEPTION] = exception_fields(exc_info)
 
 
@@ -166,11 +166,17 @@ def _extras(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in items if k not in not_extra}
 
 
-def user_fields(record: Any) -> dict[str, object]:
-    """Context fields, then ``extra`` fields (an explicit extra wins), renamed off our keys."""
+def user_fields(record: Any, on_caller: bool = False) -> dict[str, object]:
+    """Context fields, then ``extra`` fields (an explicit extra wins), renamed off our keys.
+
+    The context is the one captured with the record, or with ``on_caller`` (the
+    logging call's own thread, synchronously) the current one when none was.
+    """
     state = record.__dict__
     found = _extras(state)
     context = state.get(F.CAPTURED_CONTEXT)
+    if context is None and on_caller:
+        context = current_fields()
     if not context:
         if not found or F.RESERVED_KEYS.isdisjoint(found):
             return found
@@ -195,13 +201,17 @@ class Parts(NamedTuple):
     stack_info: str | None
 
 
-def record_parts(record: Any, redactor: Redactor | None = None) -> Parts:
-    """The message, user fields, exception and stack of a record, redacted if asked."""
+def record_parts(record: Any, redactor: Redactor | None = None, on_caller: bool = False) -> Parts:
+    """The message, user fields, exception and stack of a record, redacted if asked.
+
+    ``on_caller``: we run on the logging call's thread, so what :func:`capture`
+    would have frozen (message, context, exception) can be read now instead.
+    """
     state = record.__dict__
     message = state.get(F.CAPTURED_MESSAGE)
     if message is None:
         message = render_message(record.msg, record.args)
-    fields = user_fields(record)
+    fields = user_fields(record, on_caller)
     exception = state.get(F.CAPTURED_EXCEPTION)
     if (
         exception is None
