@@ -3,7 +3,7 @@
     python benchmarks/logview_bench.py              # 1,000,000 lines (~250 MB), 3 rounds
     python benchmarks/logview_bench.py --quick      # 50,000 lines, 1 round
 
-Wall and CPU time are medians of the rounds; memory is the peak RSS of the
+Wall and CPU time are medians of the rounds, which are interleaved; memory is the peak RSS of the
 process tree (logview prints a big file with worker processes).
 jq and lnav are used when installed (Debian: apt-get install jq lnav) and
 skipped otherwise. Output goes to /dev/null; each command's match count is
@@ -91,13 +91,25 @@ def count_lines(command: list[str]) -> int:
     return lines
 
 
-def measure(command: list[str], rounds: int) -> tuple[float, int, float]:
-    runs = [run(command) for _ in range(rounds)]
-    return (
-        statistics.median(r[0] for r in runs),
-        max(r[1] for r in runs),
-        statistics.median(r[2] for r in runs),
-    )
+def measure_interleaved(
+    commands: dict[str, list[str]], rounds: int
+) -> list[tuple[str, float, int, float]]:
+    """(label, median seconds, peak MiB, median CPU seconds) per command. Rounds are
+    interleaved (every command once, then again): the machine's speed drifts, and
+    a drift must not land on one command's rounds only."""
+    runs: dict[str, list[tuple[float, int, float]]] = {label: [] for label in commands}
+    for _ in range(rounds):
+        for label, command in commands.items():
+            runs[label].append(run(command))
+    return [
+        (
+            label,
+            statistics.median(r[0] for r in results),
+            max(r[1] for r in results),
+            statistics.median(r[2] for r in results),
+        )
+        for label, results in runs.items()
+    ]
 
 
 def main() -> None:
@@ -124,15 +136,14 @@ def main() -> None:
     lnav = shutil.which("lnav")
 
     errors = count_lines([*LOGVIEW, str(big), "--level", "ERROR", "--json"])
-    rows: list[tuple[str, float, int, float]] = []
+    commands: dict[str, list[str]] = {}
 
     def add(label: str, command: list[str], expected: int | None = None) -> None:
         if expected is not None:
             got = count_lines(command)
             if got != expected:
                 raise SystemExit(f"{label}: {got} lines, expected {expected}")
-        seconds, rss, cpu = measure(command, rounds)
-        rows.append((label, seconds, rss, cpu))
+        commands[label] = command
 
     add("logview --level ERROR --json", [*LOGVIEW, str(big), "--level", "ERROR", "--json"])
     if jq:
@@ -155,6 +166,7 @@ def main() -> None:
     add("logview -n 1000, 4 files merged", [*LOGVIEW, *map(str, parts), "-n", "1000"])
     add("logview --stats", [*LOGVIEW, str(big), "--stats"])
 
+    rows = measure_interleaved(commands, rounds)
     times = {label: seconds for label, seconds, _, _ in rows}
     ours = times["logview --level ERROR --json"]
     print(f"{lines:,} lines, {size:.0f} MB, median of {rounds} round(s), Python "

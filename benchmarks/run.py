@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -533,9 +533,18 @@ def run_worker(kind: str, config: str, count: int) -> Result:
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def medians(kind: str, config: str, count: int, rounds: int) -> Result:
-    runs = [run_worker(kind, config, count) for _ in range(rounds)]
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+def medians(kind: str, configs: Iterable[str], count: int, rounds: int) -> dict[str, Result]:
+    """Median results per config. Rounds are interleaved (config A, B, C, then A,
+    B, C again...): the machine's speed drifts, and a drift must not land on one
+    config's rounds only, or the ratios between configs would carry it."""
+    runs: dict[str, list[Result]] = {config: [] for config in configs}
+    for _ in range(rounds):
+        for config, results in runs.items():
+            results.append(run_worker(kind, config, count))
+    return {
+        config: {key: statistics.median(r[key] for r in results) for key in results[0]}
+        for config, results in runs.items()
+    }
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -562,8 +571,8 @@ def main() -> None:
     ]
 
     # 1. caller cost (a burst, and sustained) and end-to-end throughput
-    burst = {c: medians("throughput", c, 2_000, rounds) for c in CONFIGS}
-    results = {c: medians("throughput", c, 50_000 // scale, rounds) for c in CONFIGS}
+    burst = medians("throughput", CONFIGS, 2_000, rounds)
+    results = medians("throughput", CONFIGS, 50_000 // scale, rounds)
     floor = burst["stdlib NullHandler (floor)"]["caller_us"]
     floor_sustained = results["stdlib NullHandler (floor)"]["caller_us"]
     mcoding_name = "stdlib Queue + python-json-logger (mCoding)"
@@ -599,8 +608,7 @@ def main() -> None:
 
     # 2. a stalling disk
     stall_rows = []
-    for config in STALL_CONFIGS:
-        r = medians("stall", config, 10_000 // scale, rounds)
+    for config, r in medians("stall", STALL_CONFIGS, 10_000 // scale, rounds).items():
         stall_rows.append(
             [config, f"{r['p50_us']:.1f}", f"{r['p99_us']:.1f}", f"{r['max_us'] / 1000:.2f}"]
         )
@@ -608,18 +616,14 @@ def main() -> None:
     out.append(table(["config", "p50 µs", "p99 µs", "max ms"], stall_rows))
 
     # 3. disabled level, console line, import time
-    disabled = {
-        c: medians("disabled", c, 200_000 // scale, rounds) for c in ("stdlib", "shared-logging")
-    }
+    disabled = medians("disabled", ("stdlib", "shared-logging"), 200_000 // scale, rounds)
     console_configs = (
         "stdlib StreamHandler",
         "shared-logging (colours, key=value)",
         "rich RichHandler",
     )
-    console = {c: medians("console", c, 20_000 // scale, rounds) for c in console_configs}
-    imports = {
-        c: medians("import", c, 1, max(rounds, 3)) for c in ("logging.handlers", "shared.logging_config")
-    }  # fmt: skip
+    console = medians("console", console_configs, 20_000 // scale, rounds)
+    imports = medians("import", ("logging.handlers", "shared.logging_config"), 1, max(rounds, 3))
     small_rows = [
         ["disabled `logger.debug`, stdlib", f"{disabled['stdlib']['ns']:.0f} ns", "1.00×"],
         ["disabled `logger.debug`, shared-logging", f"{disabled['shared-logging']['ns']:.0f} ns",
@@ -647,7 +651,7 @@ def main() -> None:
         "shared-logging queue, 1 process", "shared-logging queue, 4 processes",
         "concurrent-log-handler, 1 process", "concurrent-log-handler, 4 processes",
     )  # fmt: skip
-    mp = {c: medians("multiprocess", c, 40_000 // scale, rounds) for c in mp_configs}
+    mp = medians("multiprocess", mp_configs, 40_000 // scale, rounds)
     mp_rows = []
     for c in mp_configs:
         single = mp[c.replace("4 processes", "1 process")]["rps"]
