@@ -13,7 +13,12 @@ import asyncio
 import logging
 import random
 
-from shared.logging_config import init_rollout_logging, logging_stats, shutdown_logging
+from shared.logging_config import (
+    flush_logging,
+    init_rollout_logging,
+    logging_stats,
+    shutdown_logging,
+)
 from shared.logging_context import log_context
 
 logger = logging.getLogger("rollouts.demo")
@@ -49,9 +54,11 @@ async def main() -> None:
     rewards = await asyncio.gather(*(rollout(n, api_key) for n in range(20)))
     done = [r for r in rewards if r is not None]
     logger.warning("batch done", extra={"succeeded": len(done), "failed": len(rewards) - len(done)})
-    shutdown_logging()  # drains the queue (atexit would too)
+    flush_logging()  # everything queued so far is on disk
+    stats = logging_stats()
+    shutdown_logging()  # drains and closes (atexit would too)
     print(f"\nwrote {run_dir / 'error_log.jsonl'}")
-    print(f"stats before shutdown: {logging_stats()} (zeros: the configuration is gone)")
+    print(f"stats: {stats}")
 
 
 if __name__ == "__main__":
