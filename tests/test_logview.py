@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -224,10 +225,9 @@ def test_every_pretty_path_prints_the_same(tmp_path: Path) -> None:
         assert everything.stdout.count(b"failed") == 3
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="workers need two cores")
-def test_big_input_printed_by_workers_in_order(tmp_path: Path) -> None:
-    """Past PARALLEL_FROM_BYTES, worker processes render chunks: the output is the
-    same, in the same order, with the same count of skipped lines."""
+def _big_log(tmp_path: Path) -> Path:
+    """Past PARALLEL_FROM_BYTES, with a corrupt line, another writer's line and a
+    cut-off last line."""
     path = tmp_path / "big.jsonl"
     lines = [
         json.dumps({"timestamp": f"2026-01-01T00:00:{i % 60:02d}.000000+00:00",
@@ -237,9 +237,35 @@ def test_big_input_printed_by_workers_in_order(tmp_path: Path) -> None:
     ]  # fmt: skip
     lines[12_345] = "not json"
     lines[33_333] = '{"asctime": "2026-01-01 00:00:03,000", "levelname": "INFO", "name": "p"}'
-    path.write_text("\n".join(lines) + '\n{"timestamp": "cut')  # and a cut-off last line
+    path.write_text("\n".join(lines) + '\n{"timestamp": "cut')
     assert path.stat().st_size > PARALLEL_FROM_BYTES
     assert _workers_for(Source("big", [path])) > 1
+    return path
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="workers need two cores")
+def test_ctrl_c_while_workers_print_leaves_nothing_behind(tmp_path: Path) -> None:
+    """SIGINT mid-output: exit 130, no traceback, and no worker left holding the pipe."""
+    path = _big_log(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    proc = subprocess.Popen(
+        [LOGVIEW, str(path), "--color", "never"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith(b"2026-01-01")  # running, workers started
+    # We stop reading: the output is far bigger than a pipe, so it is mid-write now.
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)  # EOF only once every process closed the pipe
+    assert proc.returncode == 130
+    assert err == b""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="workers need two cores")
+def test_big_input_printed_by_workers_in_order(tmp_path: Path) -> None:
+    """Past PARALLEL_FROM_BYTES, worker processes render chunks: the output is the
+    same, in the same order, with the same count of skipped lines."""
+    path = _big_log(tmp_path)
     everything = logview(str(path), "--color", "never")
     general = logview(str(path), "--color", "never", "-n", "100000")
     assert everything.returncode == 0, everything.stderr

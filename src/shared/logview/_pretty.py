@@ -14,8 +14,7 @@ import os
 import signal
 import sys
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Final
+from typing import Any, Final
 
 from ._records import parse
 from ._render import Renderer
@@ -67,45 +66,107 @@ def _workers_for(source: Source) -> int:
 
 
 def _in_parallel(source: Source, colors: bool, counters: Counters, workers: int) -> None:
-    import multiprocessing  # noqa: PLC0415 - only for big inputs
+    """Chunks go to the workers in turn and come back in the same turn, so the
+    output keeps the input's order. A worker gets its next chunk only once its
+    last result is read: a pipe can then never fill both ways at once."""
+    sys.stdout.flush()  # what is already written comes first
+    out = sys.stdout.buffer
+    encoding, errors = sys.stdout.encoding, sys.stdout.errors or "strict"
+    pool = [_Worker(colors, encoding, errors) for _ in range(workers)]
+    local: list[Renderer] = []  # made if a worker dies: its turns are rendered here
 
-    # fork starts a worker in milliseconds; this process runs no thread to upset it.
-    method = "fork" if sys.platform == "linux" else "spawn"
-    pool = ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context(method),
-        initializer=_start_worker,
-        initargs=(colors,),
-    )
-    pending: deque[Future[tuple[str, int]]] = deque()
+    def render_here(data: bytes) -> tuple[bytes, int]:
+        if not local:
+            local.append(Renderer(colors))
+        text, skipped = render_block(local[0], data.split(b"\n"))
+        return text.encode(encoding, errors), skipped
+
+    turn: deque[tuple[_Worker, bytes]] = deque()  # (worker, the chunk it is rendering)
     try:
-        for data in chunks(source, counters):
-            pending.append(pool.submit(_render_chunk, data))
-            if len(pending) >= 2 * workers:
-                _write(pending.popleft(), counters)
-        while pending:
-            _write(pending.popleft(), counters)
-        sys.stdout.flush()
+        feed = chunks(source, counters)
+        for worker in pool:
+            data = next(feed, None)
+            if data is None:
+                break
+            worker.send(data)
+            turn.append((worker, data))
+        while turn:
+            worker, data = turn.popleft()
+            text, skipped = worker.receive() or render_here(data)
+            counters.skipped += skipped
+            following = next(feed, None)
+            if following is not None:
+                worker.send(following)  # before writing: it renders while we write
+                turn.append((worker, following))
+            out.write(text)
+        out.flush()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        busy = {id(worker) for worker, _ in turn}  # left mid-chunk: Ctrl-C, a closed pipe
+        for worker in pool:
+            worker.stop(busy=id(worker) in busy)
 
 
-def _write(future: Future[tuple[str, int]], counters: Counters) -> None:
-    text, skipped = future.result()
-    counters.skipped += skipped
-    sys.stdout.write(text)
+class _Worker:
+    """One rendering process and the pipe to it. No thread, no lock: nothing here
+    can hang when Ctrl-C or a closed pipe ends the main process's work."""
+
+    def __init__(self, colors: bool, encoding: str, errors: str) -> None:
+        import multiprocessing  # noqa: PLC0415 - only for big inputs
+
+        # fork starts a worker in milliseconds; this process runs no thread to upset it.
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        self.conn, theirs = context.Pipe()
+        self.process: Any = context.Process(  # type: ignore[attr-defined]
+            target=_serve, args=(theirs, colors, encoding, errors), daemon=True
+        )
+        self.process.start()
+        theirs.close()
+        self.alive = True
+
+    def send(self, data: bytes) -> None:
+        if not self.alive:
+            return
+        try:
+            self.conn.send_bytes(b"\1" + data)  # a prefix: an empty chunk is not the stop signal
+        except OSError:  # it died: receive() says so, and the chunk is rendered here
+            self.alive = False
+
+    def receive(self) -> tuple[bytes, int] | None:
+        if not self.alive:
+            return None
+        try:
+            reply = self.conn.recv_bytes()
+        except (EOFError, OSError):
+            self.alive = False
+            return None
+        return reply[8:], int.from_bytes(reply[:8], "little")
+
+    def stop(self, busy: bool) -> None:
+        if busy:  # its result will never be read: no point waiting for it
+            self.process.terminate()
+        else:
+            try:
+                self.conn.send_bytes(b"\0")
+            except OSError:
+                pass
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
-_renderer: Renderer | None = None
-
-
-def _start_worker(colors: bool) -> None:
-    global _renderer  # noqa: PLW0603 - one renderer per worker process
-    _renderer = Renderer(colors)
-    gc.disable()  # as in the main process: no cycles are made, and the GC costs a tenth
+def _serve(conn: Any, colors: bool, encoding: str, errors: str) -> None:
+    """A worker's life: render each chunk it is sent, until the stop signal."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-
-
-def _render_chunk(data: bytes) -> tuple[str, int]:
-    assert _renderer is not None
-    return render_block(_renderer, data.split(b"\n"))
+    gc.disable()  # as in the main process: no cycles are made, and the GC costs a tenth
+    renderer = Renderer(colors)
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):  # the main process is gone
+            return
+        if data[:1] != b"\1":
+            return
+        text, skipped = render_block(renderer, data[1:].split(b"\n"))
+        conn.send_bytes(skipped.to_bytes(8, "little") + text.encode(encoding, errors))
