@@ -261,6 +261,43 @@ def test_ctrl_c_while_workers_print_leaves_nothing_behind(tmp_path: Path) -> Non
     assert err == b""
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="workers need two cores")
+def test_a_worker_killed_mid_run_costs_no_line(tmp_path: Path) -> None:
+    """A worker that dies (OOM killer, kill -9): its chunks are rendered by the main
+    process, and the output is still every line, in order."""
+    path = _big_log(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    proc = subprocess.Popen(
+        [LOGVIEW, str(path), "--color", "never"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # workers are up; the main process is mid-write
+    workers = _children(proc.pid)
+    assert len(workers) >= 2
+    os.kill(workers[0], signal.SIGKILL)
+    rest = proc.stdout.read()  # not communicate(): it would skip what readline() buffered
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    proc.wait(timeout=60)
+    general = logview(str(path), "--color", "never", "-n", "100000")
+    assert proc.returncode == 0, err
+    assert first + rest == general.stdout
+    assert err == general.stderr
+
+
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="workers need two cores")
 def test_big_input_printed_by_workers_in_order(tmp_path: Path) -> None:
     """Past PARALLEL_FROM_BYTES, worker processes render chunks: the output is the
