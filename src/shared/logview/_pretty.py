@@ -3,8 +3,8 @@
 Our own lines take the renderer's fused path a chunk of lines at a time. A big
 input is rendered by worker processes, one chunk each, and written in order by
 this one: rendering is all Python and one core is the limit, while reading and
-writing are cheap. At most two chunks per worker are in flight, so memory stays
-bounded whatever the file size.
+writing are cheap. One chunk per worker is in flight, so memory stays bounded
+whatever the file size.
 """
 
 from __future__ import annotations
