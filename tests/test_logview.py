@@ -24,11 +24,16 @@ from shared.logview._sources import Source
 LOGVIEW = str(Path(sys.executable).parent / "logview")
 
 
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without colour overrides (tests choose colours explicitly)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env.update(extra or {})
+    return env
+
+
 def logview(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Any:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    full_env.update(env or {})
     return subprocess.run(
-        [LOGVIEW, *args], input=stdin, capture_output=True, timeout=60, env=full_env, check=False
+        [LOGVIEW, *args], input=stdin, capture_output=True, timeout=60, env=_env(env), check=False
     )
 
 
@@ -243,17 +248,22 @@ def _big_log(tmp_path: Path) -> Path:
     return path
 
 
+def _printing(path: Path) -> tuple[subprocess.Popen[bytes], bytes]:
+    """logview printing ``path`` in colourless pretty mode, and its first line: once
+    that line is read, the workers are up and the main process is writing."""
+    proc = subprocess.Popen(
+        [LOGVIEW, str(path), "--color", "never"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+    )  # fmt: skip
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline()
+
+
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="workers need two cores")
 def test_ctrl_c_while_workers_print_leaves_nothing_behind(tmp_path: Path) -> None:
     """SIGINT mid-output: exit 130, no traceback, and no worker left holding the pipe."""
-    path = _big_log(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    proc = subprocess.Popen(
-        [LOGVIEW, str(path), "--color", "never"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    assert proc.stdout.readline().startswith(b"2026-01-01")  # running, workers started
+    proc, first = _printing(_big_log(tmp_path))
+    assert first.startswith(b"2026-01-01")
     # We stop reading: the output is far bigger than a pipe, so it is mid-write now.
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)  # EOF only once every process closed the pipe
@@ -278,13 +288,8 @@ def test_a_worker_killed_mid_run_costs_no_line(tmp_path: Path) -> None:
     """A worker that dies (OOM killer, kill -9): its chunks are rendered by the main
     process, and the output is still every line, in order."""
     path = _big_log(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    proc = subprocess.Popen(
-        [LOGVIEW, str(path), "--color", "never"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-    )  # fmt: skip
+    proc, first = _printing(path)
     assert proc.stdout is not None
-    first = proc.stdout.readline()  # workers are up; the main process is mid-write
     workers = _children(proc.pid)
     assert len(workers) >= 2
     os.kill(workers[0], signal.SIGKILL)
