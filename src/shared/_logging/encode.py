@@ -174,16 +174,21 @@ def _has_non_finite(value: object, depth: int = 0) -> bool:
     return False
 
 
-def _dumps_orjson(document: dict[str, Any]) -> bytes:
+def _orjson_line(document: dict[str, Any], option: int = 0) -> bytes | None:
+    """orjson's line when it is strict JSON as it stands, else None (walk the value)."""
     assert _orjson is not None
     try:
-        line: bytes = _orjson.dumps(document, default=_default)
-        # orjson writes NaN and Infinity as null: only a null means look closer.
-        if b"null" not in line or not _has_non_finite(document):
-            return line
-    except Exception:  # noqa: S110 - the slow path below handles what orjson refused
-        pass
-    return _orjson.dumps(to_jsonable(document))  # type: ignore[no-any-return]
+        line: bytes = _orjson.dumps(document, default=_default, option=option)
+    except Exception:  # the slow path handles what orjson refused
+        return None
+    # orjson writes NaN and Infinity as null: only a null means look closer.
+    return line if b"null" not in line or not _has_non_finite(document) else None
+
+
+def _dumps_orjson(document: dict[str, Any]) -> bytes:
+    assert _orjson is not None
+    line = _orjson_line(document)
+    return line if line is not None else _orjson.dumps(to_jsonable(document))
 
 
 def _dumps_stdlib(document: dict[str, Any]) -> bytes:
@@ -262,18 +267,14 @@ def _fair_shares(sizes: list[int], budget: int) -> list[int]:
 def line_of(document: dict[str, Any], limit: int) -> bytes:
     """``fit(document, limit - 1) + b"\\n"``: the common case in one C call.
 
-    An ASCII line with no null that fits needs none of the careful steps.
+    An ASCII line that fits needs none of fit()'s steps: no line breakers to
+    escape, nothing to cut.
     """
     if _dumps is _dumps_orjson:
         assert _orjson is not None
-        try:
-            line: bytes = _orjson.dumps(
-                document, default=_default, option=_orjson.OPT_APPEND_NEWLINE
-            )
-            if len(line) <= limit and b"null" not in line and line.isascii():
-                return line
-        except Exception:  # noqa: S110 - fit() below handles what orjson refused
-            pass
+        line = _orjson_line(document, _orjson.OPT_APPEND_NEWLINE)
+        if line is not None and len(line) <= limit and line.isascii():
+            return line
     return fit(document, limit - 1) + b"\n"
 
 

@@ -48,19 +48,15 @@ _PLAIN: Final = frozenset({int, str, float, bool, type(None), bytes})
 
 def applies() -> bool:
     """Whether :func:`fast_record` makes exactly what stdlib would make right now."""
-    return _applies(logging)
-
-
-def _applies(stdlib: Any) -> bool:
-    # Reads the factory stdlib's makeRecord reads (no getLogRecordFactory() call:
-    # this runs on every log call).
+    # The factory attribute stdlib's makeRecord reads: no getLogRecordFactory() call
+    # on every log call.
     return bool(
         SUPPORTED
-        and stdlib._logRecordFactory is _LogRecord
-        and stdlib.logThreads
-        and stdlib.logProcesses
-        and stdlib.logMultiprocessing
-        and (not _TASK_NAME or stdlib.logAsyncioTasks)
+        and logging._logRecordFactory is _LogRecord  # type: ignore[attr-defined]
+        and logging.logThreads
+        and logging.logProcesses
+        and logging.logMultiprocessing
+        and (not _TASK_NAME or logging.logAsyncioTasks)  # type: ignore[attr-defined,unused-ignore]
     )
 
 
@@ -121,7 +117,7 @@ def fast_record(  # noqa: PLR0917 - LogRecord's signature
 ) -> logging.LogRecord | None:
     """``logging.LogRecord(...)`` as the running Python builds it, or None when
     it would not be the same (see :func:`applies`): then make a stdlib one."""
-    if not _applies(logging):
+    if not applies():
         return None
     rv: Any = _new(_LogRecord)
     if _TIME_NS:

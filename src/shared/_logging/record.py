@@ -213,10 +213,11 @@ def record_parts(record: Any, redactor: Redactor | None = None, on_caller: bool 
         message = render_message(record.msg, record.args)
     fields = user_fields(record, on_caller)
     exception = state.get(F.CAPTURED_EXCEPTION)
+    exc_info = state.get("exc_info")
     if (
         exception is None
-        and state.get("exc_info") is not None
-        and (exc_info := live_exc_info(state["exc_info"])) is not None
+        and exc_info is not None
+        and (exc_info := live_exc_info(exc_info)) is not None
     ):
         exception = exception_fields(exc_info)
     stack_info = state.get("stack_info")

@@ -167,7 +167,6 @@ class Redactor:
     ) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         cache = self._key_cache
-        short_is_safe = not self._patterns
         for key, item in list(value.items()):
             secret = cache.get(key) if type(key) is str else False
             if secret is None:
@@ -176,8 +175,7 @@ class Redactor:
             if secret:
                 out[key] = REDACTED
             elif kind is str:
-                short = short_is_safe and len(item) < _SHORTEST_SHAPE
-                out[key] = item if short else self.text(item)
+                out[key] = self.text(item)
             elif kind is int or kind is float or kind is bool or item is None:
                 out[key] = item
             else:
