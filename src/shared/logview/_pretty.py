@@ -73,12 +73,10 @@ def _in_parallel(source: Source, colors: bool, counters: Counters, workers: int)
     out = sys.stdout.buffer
     encoding, errors = sys.stdout.encoding, sys.stdout.errors or "strict"
     pool = [_Worker(colors, encoding, errors) for _ in range(workers)]
-    local: list[Renderer] = []  # made if a worker dies: its turns are rendered here
+    local = Renderer(colors)  # if a worker dies, its turns are rendered here
 
     def render_here(data: bytes) -> tuple[bytes, int]:
-        if not local:
-            local.append(Renderer(colors))
-        text, skipped = render_block(local[0], data.split(b"\n"))
+        text, skipped = render_block(local, data.split(b"\n"))
         return text.encode(encoding, errors), skipped
 
     turn: deque[tuple[_Worker, bytes]] = deque()  # (worker, the chunk it is rendering)

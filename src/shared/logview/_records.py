@@ -119,11 +119,7 @@ def parse(raw: bytes) -> Record | None:
             and type(logger) is str
             and type(message) is str
         ):
-            exception = doc.get("exception")
-            exc = exception.get("traceback") if type(exception) is dict else None
-            if exc is not None and type(exc) is not str:
-                exc = str(exc)
-            return Record(raw, doc, time, level.upper(), logger, message, exc)
+            return Record(raw, doc, time, level.upper(), logger, message, ours_traceback(doc))
     except KeyError:
         pass
     if "record" in doc and "text" in doc and isinstance(doc["record"], dict):
@@ -141,6 +137,13 @@ def parse(raw: bytes) -> Record | None:
         message if isinstance(message, str) else str(message),
         _traceback(doc),
     )
+
+
+def ours_traceback(doc: Mapping[str, Any]) -> str | None:
+    """The traceback of one of our records (``exception.traceback``), as text."""
+    exception = doc.get("exception")
+    exc = exception.get("traceback") if type(exception) is dict else None
+    return exc if exc is None or type(exc) is str else str(exc)
 
 
 def _first(doc: Mapping[str, Any], key: str, fallback: str) -> Any:

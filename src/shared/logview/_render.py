@@ -12,7 +12,7 @@ from typing import Any, Final
 from shared._logging.console import DIM, RESET, LevelLabels, escape_block, escape_controls
 from shared._logging.encode import safe_str
 
-from ._records import FRAME_KEYS, Record, loads
+from ._records import FRAME_KEYS, Record, loads, ours_traceback
 
 try:
     import orjson
@@ -48,8 +48,12 @@ def _extras(record: Record) -> str:
     if "record" in doc and "text" in doc:  # loguru keeps extras apart
         fields = record.fields()
         return _extras_of(fields, tuple(fields))
-    keys = tuple(doc)
-    return _extras_of(doc, _SHOWN_KEYS.get(keys) or _learn_shape(keys))
+    return _extras_of(doc, _shown(tuple(doc)))
+
+
+def _shown(keys: tuple[str, ...]) -> tuple[str, ...]:
+    shown = _SHOWN_KEYS.get(keys)
+    return shown if shown is not None else _learn_shape(keys)
 
 
 def _learn_shape(keys: tuple[str, ...]) -> tuple[str, ...]:
@@ -82,17 +86,14 @@ _SHOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 class Renderer:
     def __init__(self, colors: bool) -> None:
-        self.colors = colors
         self._level = LevelLabels(colors)
         self._dim, self._reset = (DIM, RESET) if colors else ("", "")
-        self._labels: dict[str, str] = {}  # by the level as written, before upper()
 
     def render_raw(self, raw: bytes) -> str | None:
         """One of our own lines straight to text, or None: then parse() and render().
 
-        The same output as ``render(parse(raw))``, fused into one frame: printing
-        everything is the viewer's heaviest job, and the general path's Record
-        and helper calls are a third of its cost.
+        The same output as ``render(parse(raw))`` without building a Record or
+        guessing the writer: printing everything is the viewer's heaviest job.
         """
         try:
             doc = loads(raw)
@@ -109,64 +110,25 @@ class Renderer:
             or "record" in doc
         ):
             return None
-        keys = tuple(doc)
-        shown = _SHOWN_KEYS.get(keys)
-        if shown is None:
-            shown = _learn_shape(keys)
-        pieces = []
-        for key in shown:  # _extras_of() inlined
-            value = doc[key]
-            kind = type(value)
-            if (kind is int and -(1 << 63) <= value < (1 << 64)) or kind is float:
-                pieces.append(f"{key}={value!r}")
-            elif (
-                kind is str and value and " " not in value and '"' not in value and "=" not in value
-            ):
-                pieces.append(f"{key}={value}")
-            else:
-                pieces.append(f"{key}={_json(value)}")
-        extras = " ".join(pieces)
-        if not (logger + message + extras).isprintable():  # one check for the common case
-            logger = escape_controls(logger)
-            message = escape_controls(message)
-            extras = escape_controls(extras)  # the joiners are printable: same as each piece
-        label = self._labels.get(level)
-        if label is None:
-            label = self._labels[level] = self._level(level.upper())
-        dim, reset = self._dim, self._reset
-        when = (
-            f"{when[:10]} {when[11:23]}"
-            if len(when) >= 23 and when[10] in "T "
-            else escape_controls(when)
-        )
-        line = f"{dim}{when}{reset} {label} {dim}{logger}:{reset} {message}"
-        line = f"{line} {dim}{extras}{reset}\n" if extras else line + "\n"
-        exception = doc.get("exception")
-        if type(exception) is dict:
-            exc = exception.get("traceback")
-            if exc is not None and type(exc) is not str:
-                exc = str(exc)
-            if exc:
-                line += "".join(f"{_INDENT}{part}\n" for part in escape_block(exc).split("\n"))
-        return line
+        extras = _extras_of(doc, _shown(tuple(doc)))
+        return self._compose(when, level, logger, message, extras, ours_traceback(doc))
 
     def render(self, record: Record) -> str:
-        extras = _extras(record)
-        logger, message = record.logger, record.message
-        if not logger.isprintable():  # the common case costs one C call, no Python frame
-            logger = escape_controls(logger)
-        if not message.isprintable():
-            message = escape_controls(message)
-        when = _time(record.time)
-        if self.colors:
-            line = f"{DIM}{when}{RESET} {self._level(record.level)} {DIM}{logger}:{RESET} {message}"
-            if extras:
-                line = f"{line} {DIM}{extras}{RESET}\n"
-            else:
-                line += "\n"
-        else:
-            line = f"{when} {self._level(record.level)} {logger}: {message}"
-            line = f"{line} {extras}\n" if extras else line + "\n"
-        if record.exc:
-            line += "".join(f"{_INDENT}{part}\n" for part in escape_block(record.exc).split("\n"))
+        return self._compose(
+            record.time, record.level, record.logger, record.message, _extras(record), record.exc
+        )
+
+    def _compose(  # noqa: PLR0917 - the parts of one line, from either path
+        self, when: str, level: str, logger: str, message: str, extras: str, exc: str | None
+    ) -> str:
+        """The line from its parts; everything from the log content is escaped."""
+        if not (logger + message + extras).isprintable():  # one check for the common case
+            logger, message = escape_controls(logger), escape_controls(message)
+            extras = escape_controls(extras)  # the joiners are printable: same as each piece
+        label = self._level.known.get(level) or self._level(level.upper())
+        dim, reset = self._dim, self._reset
+        line = f"{dim}{_time(when)}{reset} {label} {dim}{logger}:{reset} {message}"
+        line = f"{line} {dim}{extras}{reset}\n" if extras else line + "\n"
+        if exc:
+            line += "".join(f"{_INDENT}{part}\n" for part in escape_block(exc).split("\n"))
         return line
