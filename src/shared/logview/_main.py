@@ -201,15 +201,10 @@ def _records(
                 continue
             if predicate is not None and not predicate(record):
                 continue
-            if keyed:  # inline, not a generator more: this runs for every record merged
-                time = record.time
-                # Ours: fixed-width UTC ISO 8601 sorts as text.
-                if len(time) == 32 and time[10] == "T" and time.endswith("+00:00"):
-                    last = time
-                else:
-                    key = sort_key(time)
-                    if key is not None:
-                        last = key  # no time: keep its place in its source
+            if keyed:  # here, not in a generator more: this runs for every record merged
+                key = sort_key(record.time)
+                if key is not None:
+                    last = key  # no time: keep its place in its source
                 record.key = last
             if lean:
                 # Records wait in the merge buffer: without their dicts they stay in
