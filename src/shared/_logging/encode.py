@@ -207,6 +207,18 @@ def dumps(document: dict[str, Any]) -> bytes:
     return line if line.isascii() else _escape_line_breakers(line)
 
 
+def uses_orjson() -> bool:
+    """Whether lines are encoded by orjson (the C hot path encodes with it too)."""
+    return _dumps is _dumps_orjson
+
+
+def orjson_hooks() -> tuple[Callable[..., bytes], Callable[[object], JSONValue], int] | None:
+    """``(orjson.dumps, default, OPT_APPEND_NEWLINE)``, the call line_of() makes."""
+    if _orjson is None:
+        return None
+    return _orjson.dumps, _default, _orjson.OPT_APPEND_NEWLINE
+
+
 def use_stdlib_json(enabled: bool) -> None:
     """Switch between orjson and the stdlib encoder (tests prove both agree)."""
     global _dumps  # noqa: PLW0603 - one process-wide encoder choice

@@ -130,6 +130,10 @@ class RotatingJSONLWriter:
         try:
             size = self._follow_path()
             start = 0
+            whole = b"".join(lines)
+            if size + len(whole) <= self.max_bytes:  # the common case: no rotation in the batch
+                self._append(whole, size)
+                written = start = len(lines)
             while start < len(lines):
                 end, chunk_size = start, 0
                 while end < len(lines) and size + chunk_size + len(lines[end]) <= self.max_bytes:

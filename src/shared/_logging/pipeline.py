@@ -11,9 +11,10 @@ import copy
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 from . import fields as F
+from . import speedups
 from .console import ConsoleRenderer
 from .encode import line_of
 from .files import RotatingJSONLWriter
@@ -116,16 +117,28 @@ class Pipeline:
         self.console_only: TextConsole | None = None
         if writer is None and otlp is None and isinstance(console, TextConsole):
             self.console_only = console if console.renderer is not None else None
+        # The C hot path: file lines for records no console or collector sees.
+        self._fast: speedups.Settings | None = None
+        if writer is not None and otlp is None:
+            console_level = console.level if console is not None else None
+            self._fast = speedups.settings(identity, max_record_bytes, console_level, redactor)
 
     def handle(self, records: Sequence[logging.LogRecord]) -> None:
         if self.console_only is not None and len(records) == 1:
             self.console_line(records[0], self.console_only)  # the plain console, synchronously
             return
         with self.lock:
+            fast = speedups.lines(records, self._fast) if self._fast is not None else None
+            if fast is not None and None not in fast and self.writer is not None:
+                self.writer.write(cast("list[bytes]", fast))  # no None in it
+                return
             lines: list[bytes] = []
             console = self.console
             otlp = self.otlp
-            for record in records:
+            for index, record in enumerate(records):
+                if fast is not None and (known := fast[index]) is not None:
+                    lines.append(known)  # below the console's level: the file only
+                    continue
                 parts, line = self._render(record)
                 if line:
                     lines.append(line)

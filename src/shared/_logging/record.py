@@ -156,6 +156,11 @@ _FIRST_EXTRA = len(_LOGRECORD_OWN)
 _LAST_OWN = _LOGRECORD_OWN[-1]
 
 
+def first_extra_index() -> tuple[int, str]:
+    """How many attributes LogRecord.__init__ sets, and the last one's name."""
+    return _FIRST_EXTRA, _LAST_OWN
+
+
 def _extras(state: dict[str, Any]) -> dict[str, Any]:
     items = iter(state.items())
     # Skip LogRecord's own attributes without building a list of every key.

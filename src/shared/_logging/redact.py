@@ -88,6 +88,14 @@ class Redactor:
     ) -> Redactor:
         return cls([*DEFAULT_SECRET_KEYS, *extra_keys], extra_patterns, DEFAULT_SECRET_SHAPES)
 
+    def fast_path_settings(self) -> tuple[bool, dict[str, bool], tuple[str, ...], bool, object]:
+        """What the C hot path needs to take the same decisions as :meth:`mapping`:
+        the key cache (it redacts only keys judged here already), the shapes'
+        literals (a string with none of them, nor "://", is left as it is) and
+        :meth:`text` for the strings that pass that gate."""
+        literals = tuple(literal for literals, _ in self._shapes for literal in literals)
+        return True, self._key_cache, literals, bool(self._patterns), self.text
+
     # --- keys ---------------------------------------------------------------------
 
     def is_secret_key(self, key: str) -> bool:

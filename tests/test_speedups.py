@@ -1,0 +1,254 @@
+"""The C hot path (``_speedups.c``) writes exactly what the Python path writes.
+
+Each test renders the same record objects both ways and compares bytes: the C
+path may decline a record (None: the Python path renders it), but a line it
+gives must be the Python path's line. The tests also prove it does not decline
+the common record, or the speed-up would silently be lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared._logging import speedups
+from shared._logging.pipeline import Pipeline
+from shared._logging.record import capture
+from shared.logging_config import setup_logging, shutdown_logging
+from shared.logging_context import bind_context, clear_context
+
+from .conftest import read_jsonl, run_python
+from .strategies import hostile_text, hostile_values
+
+needs_speedups = pytest.mark.skipif(
+    not speedups.AVAILABLE, reason="the C extension was not built (no compiler?)"
+)
+
+
+def test_the_extension_is_built_where_ci_requires_it() -> None:
+    """CI builds it on every Python it tests: a build that silently failed must show."""
+    if os.environ.get("SHARED_LOGGING_REQUIRE_SPEEDUPS") != "1":
+        pytest.skip("SHARED_LOGGING_REQUIRE_SPEEDUPS is not set")
+    assert speedups.AVAILABLE
+
+
+def _pipeline(tmp_path: Path, **options: Any) -> Pipeline:
+    setup_logging(log_file=tmp_path / "x.jsonl", console=False, **options)
+    handler = next(h for h in logging.getLogger().handlers if hasattr(h, "pipeline"))
+    pipeline: Pipeline = handler.pipeline
+    return pipeline
+
+
+def _record(
+    message: object = "step %d done",
+    args: Any = (5,),
+    extra: dict[str, Any] | None = None,
+    level: int = logging.INFO,
+    exc_info: Any = None,
+    name: str = "bench",
+) -> logging.LogRecord:
+    logger = logging.getLogger(name)
+    record = logger.makeRecord(
+        name, level, "/src/train.py", 42, message, args, exc_info, "step", extra
+    )
+    capture(record)
+    return record
+
+
+def _both_ways(pipeline: Pipeline, records: list[logging.LogRecord]) -> list[bytes | None]:
+    """The C lines, after checking each against the Python path's line."""
+    assert pipeline._fast is not None
+    fast = speedups.lines(records, pipeline._fast)
+    assert fast is not None
+    for record, line in zip(records, fast, strict=True):
+        expected = pipeline._render(record)[1]
+        if line is not None:
+            assert line == expected
+    return fast
+
+
+@needs_speedups
+def test_the_common_record_takes_the_c_path(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    record = _record(extra={"step": 5, "loss": 0.5, "tag": "train"})
+    _both_ways(pipeline, [record])  # the first sight of a key: Python judges it
+    fast = _both_ways(pipeline, [record, _record(extra={"step": 6, "tag": "eval"})])
+    assert None not in fast
+
+
+@needs_speedups
+def test_context_fields_and_extras_merge_as_in_python(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    bind_context(rollout_id=7, env="math-v2", step="from context")
+    try:
+        records = [_record(extra={"step": 5, "loss": 0.5}) for _ in range(2)]
+    finally:
+        clear_context()
+    _both_ways(pipeline, records)
+    fast = _both_ways(pipeline, records)
+    assert fast[0] is not None
+    assert b'"rollout_id":7,"env":"math-v2","step":5,"loss":0.5' in fast[0]
+
+
+@needs_speedups
+def test_secrets_are_redacted_by_either_path(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    token = "sk-" + "a" * 30
+    records = [
+        _record("calling with Bearer abc.def and " + token, None, {"api_key": "k", "n": 1}),
+        _record("url https://user:hunter2@example.com/x", None, {"note": "fine text here"}),
+        _record("short", None, {"password": 123, "tokens": 50, "value": f"key {token}"}),
+    ]
+    _both_ways(pipeline, records)
+    fast = _both_ways(pipeline, records)
+    assert all(line is not None for line in fast)
+    text = b"".join(line for line in fast if line is not None)
+    assert b"hunter2" not in text
+    assert token.encode() not in text
+    assert b"abc.def" not in text
+    assert text.count(b"[REDACTED]") == 6
+
+
+@needs_speedups
+def test_user_patterns_are_applied_by_either_path(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path, redact_patterns=[r"run-\d{4}"])
+    records = [_record("job run-1234 ok", None, {"id": "run-9999"}) for _ in range(2)]
+    _both_ways(pipeline, records)
+    fast = _both_ways(pipeline, records)
+    assert fast[1] is not None
+    assert b"run-1234" not in fast[1]
+    assert b"run-9999" not in fast[1]
+
+
+@needs_speedups
+def test_unusual_records_are_left_to_python(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path, max_record_bytes=2048)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failed = _record("failed", None, exc_info=True)
+    records = [
+        failed,
+        _record("nested", None, {"config": {"lr": 1e-3}}),  # redaction walks it
+        _record("a none", None, {"value": None}),  # null: checked for NaN
+        _record("a nan", None, {"value": math.nan}),
+        _record("collides", None, {"timestamp_": 1, "level": "mine"}),
+        _record("naïve café"),  # not ASCII: line breakers are checked
+        _record("x" * 5000),  # over max_record_bytes: cut to fit
+    ]
+    _both_ways(pipeline, records)
+    fast = _both_ways(pipeline, records)
+    assert fast == [None] * len(records)
+
+
+@needs_speedups
+def test_records_the_console_shows_are_left_to_python(tmp_path: Path) -> None:
+    """The console needs the record's parts, which only the Python path makes."""
+    setup_logging("DEBUG", tmp_path / "x.jsonl", console_level="INFO")
+    handler = next(h for h in logging.getLogger().handlers if hasattr(h, "pipeline"))
+    pipeline: Pipeline = handler.pipeline
+    debug, info = _record(level=logging.DEBUG), _record(level=logging.INFO)
+    assert _both_ways(pipeline, [debug, info])[1] is None
+    assert _both_ways(pipeline, [debug])[0] is not None
+
+
+_SECRET_SHAPES = [
+    "Bearer abc.def-ghi",
+    "sk-" + "Z" * 24,
+    "AKIA" + "A" * 16,
+    "https://u:pw@host/x",
+    "hf_" + "q" * 32,
+    "-----BEGIN RSA PRIVATE KEY-----\nabc",
+    "earer",
+    "://",
+]
+
+
+@needs_speedups
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    message=st.builds(
+        "".join,
+        st.lists(st.one_of(hostile_text, st.sampled_from(_SECRET_SHAPES)), max_size=4),
+    ),
+    extras=st.dictionaries(
+        st.sampled_from(["step", "tag", "api_key", "note", "loss", "x", "token_count"]),
+        st.one_of(hostile_values, st.sampled_from(_SECRET_SHAPES)),
+        max_size=4,
+    ),
+    context=st.dictionaries(st.sampled_from(["rollout", "tag", "secret"]), hostile_values),
+    redact=st.booleans(),
+)
+def test_hostile_records_match_the_python_path(
+    tmp_path_factory: pytest.TempPathFactory,
+    message: str,
+    extras: dict[str, Any],
+    context: dict[str, Any],
+    redact: bool,
+) -> None:
+    try:
+        pipeline = _pipeline(tmp_path_factory.mktemp("h"), redact=redact)
+        token = bind_context(**context) if context else None
+        try:
+            records = [_record(message, None, extras) for _ in range(2)]
+        finally:
+            clear_context()
+        del token
+        _both_ways(pipeline, records)
+        _both_ways(pipeline, records)  # keys judged: more records take the C path
+    finally:
+        shutdown_logging()
+
+
+@needs_speedups
+def test_a_record_built_by_hand_matches(tmp_path: Path) -> None:
+    """Not made by our factory: attributes set in another order, extras added later."""
+    pipeline = _pipeline(tmp_path)
+    record = logging.LogRecord("bench", logging.INFO, "/src/t.py", 1, "hi %s", ("x",), None)
+    record.added_by_a_filter = "yes"
+    del record.exc_text
+    record.exc_text = None
+    capture(record)
+    _both_ways(pipeline, [record])
+    _both_ways(pipeline, [record])
+
+
+def test_the_file_is_the_same_without_the_extension(tmp_path: Path) -> None:
+    """A pure-Python install (no compiler) writes the same fields, in the same order."""
+    script = """
+import logging
+from pathlib import Path
+from shared._logging import speedups
+from shared.logging_config import setup_logging, shutdown_logging
+setup_logging(log_file=Path("out.jsonl"), console=False, use_queue_handler=True)
+log = logging.getLogger("same")
+for i in range(200):
+    log.info("step %d with sk-%s", i, "b" * 20, extra={"step": i, "loss": 0.5, "api_key": "x"})
+shutdown_logging()
+print(speedups.AVAILABLE)
+"""
+    outputs = []
+    for pure in ("1", "0"):
+        where = tmp_path / f"pure{pure}"
+        where.mkdir()
+        result = run_python(script, where, env={"SHARED_LOGGING_PURE_PYTHON": pure}, check=True)
+        assert result.stdout.strip() == ("False" if pure == "1" else str(speedups.AVAILABLE))
+        outputs.append(read_jsonl(where / "out.jsonl"))
+    pure_records, fast_records = outputs
+    assert len(pure_records) == len(fast_records) == 200
+    moving = re.compile(r"timestamp|process$")
+    for a, b in zip(pure_records, fast_records, strict=True):
+        assert list(a) == list(b)
+        assert {k: v for k, v in a.items() if not moving.match(k)} == {
+            k: v for k, v in b.items() if not moving.match(k)
+        }
+        assert "[REDACTED]" in a["message"]
+        assert a["api_key"] == "[REDACTED]"
