@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from shared.logging_config import setup_logging, shutdown_logging
+from shared.logview import _sources
 from shared.logview._pretty import PARALLEL_FROM_BYTES, _workers_for
 from shared.logview._sources import Source
 
@@ -455,3 +456,43 @@ def test_follow_survives_truncation(follower: tuple[Path, queue.Queue[dict[str, 
     with log_file.open("a") as out:
         out.write(json.dumps({**line, "message": "after"}) + "\n")
     _expect(seen, ["after"])
+
+
+def test_follow_reads_each_rotated_file_once_when_a_rotation_races_the_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rotation that renames the files while the follower opens them must not
+    make it read a file twice or skip one: it takes a fresh view and opens again."""
+    base = tmp_path / "app.jsonl"
+
+    def rotate(text: str) -> None:
+        for n in range(8, 0, -1):
+            older = tmp_path / f"app.jsonl.{n}"
+            if older.exists():
+                older.rename(tmp_path / f"app.jsonl.{n + 1}")
+        if base.exists():
+            base.rename(tmp_path / "app.jsonl.1")
+        base.write_text(text)
+
+    rotate("a\n")
+    ours = os.stat(base)
+    rotate("b\n")
+    rotate("c\n")  # ours is app.jsonl.2 now; b is .1, c is current
+    real = _sources.rotated_set
+    calls = 0
+
+    def racing(path: Path) -> list[Path]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # between the first listing and the check after opening
+            rotate("d\n")
+        return real(path)
+
+    monkeypatch.setattr(_sources, "rotated_set", racing)
+    handles = _sources._open_rotated_after(base, ours)
+    try:
+        assert [h.read() for h in handles] == [b"b\n", b"c\n", b"d\n"]
+    finally:
+        for handle in handles:
+            handle.close()
+    assert calls >= 3, "the first view was stale and had to be taken again"

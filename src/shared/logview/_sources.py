@@ -206,7 +206,7 @@ def follow_lines(
     tail = b""
     while True:
         if handle is None:
-            reading_rotated = bool(pending)
+            reading_rotated = len(pending) > 1  # the last one is the current file
             if pending:
                 handle = pending.pop(0)
             else:
@@ -244,23 +244,48 @@ def follow_lines(
         yield None
 
 
+_SNAPSHOT_ATTEMPTS = 20
+
+
 def _open_rotated_after(path: Path, ours: os.stat_result) -> list[BinaryIO]:
-    """The rotated siblings written after the file ``ours`` (found by inode), oldest first."""
-    rotated = rotated_set(path)[:-1] if path.exists() else rotated_set(path)
-    for index, candidate in enumerate(rotated):
+    """The files written after the file ``ours``, oldest first, the current one last.
+
+    All are opened from one consistent view of the directory: if a rotation
+    renames them while they are being opened (names and inodes differ before and
+    after), they are opened again. A file named by what the directory said a
+    moment ago could be the one before or after it by now, and a line would be
+    read twice or not at all.
+    """
+    for _ in range(_SNAPSHOT_ATTEMPTS):
+        before = _inodes(rotated_set(path))
+        handles: list[BinaryIO] = []
+        for name in before:
+            try:
+                handles.append(open(name, "rb", buffering=0))  # noqa: SIM115 - returned
+            except FileNotFoundError:
+                break
+        if len(handles) == len(before) and _inodes(rotated_set(path)) == before:
+            found = [(os.fstat(h.fileno()).st_ino, os.fstat(h.fileno()).st_dev) for h in handles]
+            key = (ours.st_ino, ours.st_dev)
+            # Not there: it was deleted (the oldest backup goes first), so all are newer.
+            start = found.index(key) + 1 if key in found else 0
+            for unwanted in handles[:start]:
+                unwanted.close()
+            return handles[start:]
+        for handle in handles:
+            handle.close()
+    return []  # the directory never held still: reopen the path and go on from there
+
+
+def _inodes(names: list[Path]) -> dict[Path, tuple[int, int]]:
+    found: dict[Path, tuple[int, int]] = {}
+    for name in names:
         try:
-            found = os.stat(candidate)
+            stat = os.stat(name)
         except FileNotFoundError:
             continue
-        if (found.st_ino, found.st_dev) == (ours.st_ino, ours.st_dev):
-            handles: list[BinaryIO] = []
-            for newer in rotated[index + 1 :]:
-                try:
-                    handles.append(open(newer, "rb", buffering=0))  # noqa: SIM115
-                except FileNotFoundError:
-                    continue
-            return handles
-    return []
+        found[name] = (stat.st_ino, stat.st_dev)
+    return found
 
 
 def _replaced(path: Path, handle: BinaryIO) -> bool:
