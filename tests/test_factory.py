@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared._logging import factory, hooks
 from shared._logging.factory import SUPPORTED, applies, fast_record
 from shared.logging_config import setup_logging, shutdown_logging
 
@@ -25,9 +26,28 @@ pytestmark = pytest.mark.skipif(not SUPPORTED, reason="mirrors only Python 3.11 
 
 
 def _both(*args: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    ours = fast_record(*args)
+    """Our record and stdlib's, after checking that the C version (when built)
+    makes the same record as stdlib too, or declines."""
+    ours = factory._python_record(*args)
     assert ours is not None
-    return vars(ours), vars(logging.LogRecord(*args))
+    theirs = vars(logging.LogRecord(*args))
+    if factory._native_record is not None:
+        native = factory._native_record(*args)  # the Python call above cached the path
+        if native is not None:
+            _assert_same(vars(native), theirs)
+    return vars(ours), theirs
+
+
+@pytest.mark.skipif(factory._native_record is None, reason="the C extension was not built")
+def test_the_c_version_makes_the_common_record() -> None:
+    """It must not decline the ordinary call, or the speed-up would be lost unseen."""
+    args = ("n", logging.INFO, "/src/train.py", 7, "step %d", (3,), None, "run", None)
+    factory._python_record(*args)  # the first sight of a path is split in Python
+    for one_mapping in ((3,), ({"a": 1},), ({},), None, ()):
+        call = (*args[:5], one_mapping, *args[6:])
+        native = factory._native_record(*call)
+        assert native is not None
+        _assert_same(vars(native), vars(logging.LogRecord(*call)))
 
 
 def _assert_same(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
@@ -201,3 +221,27 @@ def test_switches_off_means_stdlib_records(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(logging, "logThreads", False)
     assert not applies()
     assert fast_record("n", 20, "/p.py", 1, "m", None, None) is None
+
+
+def test_make_record_keywords_and_colliding_extras(tmp_path: Path) -> None:
+    """The installed makeRecord (C when built) takes stdlib's keywords, and renames
+    extras that would clobber a record attribute instead of raising."""
+    setup_logging(log_file=tmp_path / "app.jsonl", console=False)
+    try:
+        logger = logging.getLogger("factory.kw")
+        by_keyword = logger.makeRecord(
+            "factory.kw", logging.INFO, "/a.py", 3, "m %s", ("x",), None,
+            func="f", extra={"loss": 0.5}, sinfo=None,
+        )  # fmt: skip
+        positional = logger.makeRecord(
+            "factory.kw", logging.INFO, "/a.py", 3, "m %s", ("x",), None, "f",
+            {"name": "clash", "loss": 0.25},
+        )  # fmt: skip
+    finally:
+        shutdown_logging()
+    assert by_keyword.loss == 0.5
+    assert by_keyword.funcName == "f"
+    assert positional.name == "factory.kw"
+    assert positional.extra_name == "clash"
+    assert positional.loss == 0.25
+    assert logging.Logger.makeRecord is not hooks._installed_make_record  # uninstalled

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +253,78 @@ print(speedups.AVAILABLE)
         }
         assert "[REDACTED]" in a["message"]
         assert a["api_key"] == "[REDACTED]"
+
+
+class _Formats:
+    def __str__(self) -> str:
+        return "formatted object"
+
+
+class _Explodes:
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
+@needs_speedups
+@settings(max_examples=300, deadline=None)
+@given(
+    msg=st.one_of(
+        hostile_text,
+        st.sampled_from(["%s and %d", "%(a)s", "%%", "%s", "plain"]),
+        st.builds(_Formats),
+        st.builds(_Explodes),
+        st.integers(),
+    ),
+    args=st.one_of(
+        st.none(),
+        st.just(()),
+        st.tuples(st.one_of(hostile_values, st.builds(_Explodes))),
+        st.tuples(st.text(), st.integers()),
+        st.just(({"a": 1},)),
+    ),
+    context=st.dictionaries(st.sampled_from(["rollout", "tag"]), st.integers(), max_size=2),
+)
+def test_the_c_capture_matches_the_python_capture(msg: Any, args: Any, context: Any) -> None:
+    """Same message (mistakes included), same context, or it declines."""
+    from shared._logging import record as record_module  # noqa: PLC0415
+
+    if context:
+        bind_context(**context)
+    try:
+        made = [_uncaptured(msg, args) for _ in range(2)]
+        native = record_module.capture_natively(made[0])
+        if not native:
+            record_module.capture_in_python(made[0])
+        record_module.capture_in_python(made[1])
+    finally:
+        clear_context()
+    first, second = (vars(r) for r in made)
+    assert first.keys() == second.keys()
+    for key in first:
+        if key not in ("created", "msecs", "relativeCreated"):
+            assert first[key] is second[key] or first[key] == second[key], key
+
+
+@needs_speedups
+def test_the_c_capture_takes_the_common_record() -> None:
+    from shared._logging import record as record_module  # noqa: PLC0415
+
+    bind_context(rollout=3)
+    try:
+        record = _uncaptured("step %d of %s", (3, "ten"))
+        assert record_module.capture_natively(record)
+    finally:
+        clear_context()
+    assert record.__dict__["_shared_logging_message"] == "step 3 of ten"
+    assert dict(record.__dict__["_shared_logging_context"]) == {"rollout": 3}
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failed = logging.getLogger("x").makeRecord(
+            "x", logging.ERROR, "/a.py", 1, "failed", None, sys.exc_info(), "f"
+        )
+    assert not record_module.capture_natively(failed)  # the traceback: Python formats it
+
+
+def _uncaptured(msg: Any, args: Any) -> logging.LogRecord:
+    return logging.getLogger("cap").makeRecord("cap", logging.INFO, "/a.py", 1, msg, args, None)

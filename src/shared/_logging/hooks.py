@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from types import FrameType, TracebackType
 from typing import Any
 
+from . import factory, native
 from . import fields as F
 from .factory import fast_record
 
@@ -76,6 +77,16 @@ def _make_record(  # noqa: PLR0917 - stdlib's signature
     return record
 
 
+def _installable_make_record() -> Any:
+    """The C version of :func:`_make_record` (which it falls back to), or that."""
+    if native.module is None or not factory.SUPPORTED:
+        return _make_record
+    return native.module.configure_make_record(_make_record, _ATTRIBUTES)
+
+
+_installed_make_record = _installable_make_record()
+
+
 # --- crashes ------------------------------------------------------------------------------
 
 
@@ -108,7 +119,7 @@ class Hooks:
         sys.excepthook = self._excepthook
         threading.excepthook = self._threading_excepthook
         logging.getLogger("asyncio").addFilter(self._asyncio_filter)
-        logging.Logger.makeRecord = _make_record  # type: ignore[method-assign]
+        logging.Logger.makeRecord = _installed_make_record  # type: ignore[method-assign]
         if self._handle_sigterm and _can_take_sigterm():
             signal.signal(signal.SIGTERM, self._on_sigterm)
             self.sigterm_installed = True
@@ -119,7 +130,7 @@ class Hooks:
         if threading.excepthook == self._threading_excepthook:
             threading.excepthook = self._previous_threading_hook
         logging.getLogger("asyncio").removeFilter(self._asyncio_filter)
-        if logging.Logger.makeRecord is _make_record:
+        if logging.Logger.makeRecord is _installed_make_record:
             logging.Logger.makeRecord = _original_make_record  # type: ignore[method-assign]
         if self.sigterm_installed and threading.current_thread() is threading.main_thread():
             if signal.getsignal(signal.SIGTERM) == self._on_sigterm:

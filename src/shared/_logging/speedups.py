@@ -9,11 +9,12 @@ takes the Python path, which writes the same bytes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import encode
+from shared.logging_context import context_variable
+
+from . import encode, native
 from . import fields as F
 from .record import first_extra_index
 from .redact import REDACTED
@@ -31,23 +32,20 @@ _DOCUMENT_KEYS = (
 )  # fmt: skip
 
 
-def _load() -> ModuleType | None:
-    """The extension, told our field names; None if not built or switched off."""
-    if os.environ.get("SHARED_LOGGING_PURE_PYTHON", "") not in ("", "0"):
-        return None
-    try:
-        from . import _speedups  # noqa: PLC0415 - optional, and configured once here
-    except ImportError:  # not built: no C compiler where it was installed
-        return None
-    first, last = first_extra_index()
-    captured = (F.CAPTURED_MESSAGE, F.CAPTURED_CONTEXT, F.CAPTURED_EXCEPTION)
-    _speedups.configure(
-        F.NOT_EXTRA, F.RESERVED_KEYS, first, last, captured, _DOCUMENT_KEYS, REDACTED
-    )
-    return _speedups
+def _configure() -> ModuleType | None:
+    """The extension, told our field names (None if not built or switched off)."""
+    found = native.module
+    if found is not None:
+        first, last = first_extra_index()
+        captured = (F.CAPTURED_MESSAGE, F.CAPTURED_CONTEXT, F.CAPTURED_EXCEPTION)
+        found.configure(
+            F.NOT_EXTRA, F.RESERVED_KEYS, first, last, captured, _DOCUMENT_KEYS, REDACTED,
+            context_variable(),
+        )  # fmt: skip
+    return found
 
 
-_speedups = _load()
+_speedups = _configure()
 AVAILABLE = _speedups is not None
 #: Records at this level or above never reach a console that is off.
 _NO_CONSOLE = 1 << 62
