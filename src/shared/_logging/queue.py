@@ -184,11 +184,14 @@ class Listener:
         caller waits at most one chunk, not 5 ms. ``sleep(0)`` would not: it need
         not hand the GIL to the waiting thread.
         """
-        pipeline = self.handler.pipeline
+        handler = self.handler
+        pipeline = handler.pipeline
         chunk = F.WRITER_CHUNK
         for start in range(0, len(batch), chunk):
             pipeline.handle(batch[start : start + chunk])
-            if records and start + chunk < len(batch):
+            # Not while callers wait for room: they need us, not the GIL, and the
+            # sleep would be time in which no thread runs.
+            if records and not handler.waiting_for_room() and start + chunk < len(batch):
                 time.sleep(F.WRITER_YIELD_SECONDS)
 
     def _linger(self, records: deque[logging.LogRecord]) -> None:
@@ -336,6 +339,9 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
             self._unreported_drops += 1
 
     # --- the writer's side -------------------------------------------------------------
+
+    def waiting_for_room(self) -> bool:
+        return self._waiting > 0
 
     def room_made(self) -> None:
         if self._waiting:
