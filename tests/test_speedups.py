@@ -38,6 +38,8 @@ def test_the_extension_is_built_where_ci_requires_it() -> None:
     """CI builds it on every Python it tests: a build that silently failed must show."""
     if os.environ.get("SHARED_LOGGING_REQUIRE_SPEEDUPS") != "1":
         pytest.skip("SHARED_LOGGING_REQUIRE_SPEEDUPS is not set")
+    if os.environ.get("SHARED_LOGGING_PURE_PYTHON", "") not in ("", "0"):
+        pytest.skip("switched off with SHARED_LOGGING_PURE_PYTHON")
     assert speedups.AVAILABLE
 
 
@@ -97,6 +99,27 @@ def test_context_fields_and_extras_merge_as_in_python(tmp_path: Path) -> None:
     fast = _both_ways(pipeline, records)
     assert fast[0] is not None
     assert b'"rollout_id":7,"env":"math-v2","step":5,"loss":0.5' in fast[0]
+
+
+@needs_speedups
+def test_a_context_that_binds_one_of_our_keys_is_renamed_in_c(tmp_path: Path) -> None:
+    """``rank`` is ours (from the launcher): a bound one is written as ``extra_rank``."""
+    pipeline = _pipeline(tmp_path)
+    bind_context(rank=3, env="math")
+    try:
+        records = [_record(extra={"step": i}) for i in range(3)]
+    finally:
+        clear_context()
+    bind_context(level="mine", extra_level="taken")
+    try:
+        records.append(_record(extra={"step": 9}))
+    finally:
+        clear_context()
+    _both_ways(pipeline, records)
+    fast = _both_ways(pipeline, records)
+    assert None not in fast
+    assert b'"extra_rank":3,"env":"math","step":0' in (fast[0] or b"")
+    assert b'"extra_extra_level":"mine","extra_level":"taken"' in (fast[3] or b"")
 
 
 @needs_speedups
@@ -185,7 +208,10 @@ _SECRET_SHAPES = [
         st.one_of(hostile_values, st.sampled_from(_SECRET_SHAPES)),
         max_size=4,
     ),
-    context=st.dictionaries(st.sampled_from(["rollout", "tag", "secret"]), hostile_values),
+    context=st.dictionaries(
+        st.sampled_from(["rollout", "tag", "secret", "rank", "level", "extra_rank"]),
+        hostile_values,
+    ),
     redact=st.booleans(),
 )
 def test_hostile_records_match_the_python_path(

@@ -188,23 +188,80 @@ typedef struct {
     PyObject *mapping;
 } ProxyLayout;
 
+/* A context that binds one of our keys (``rank``, say) is written with it renamed
+ * (record._renamed_fields). The bound context is an immutable proxy that every
+ * record of the task shares, so the last one renamed is kept. */
+static PyObject *RENAME;                     /* record._renamed_fields */
+static PyObject *LAST_CONTEXT, *LAST_RENAMED;
+
+static int has_reserved(PyObject *fields) {
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(fields, &pos, &key, &value)) {
+        int reserved = PySet_Contains(RESERVED, key);
+        if (reserved != 0) {
+            return reserved;
+        }
+    }
+    return 0;
+}
+
+/* The context's fields as they are written (borrowed), or NULL: see *status. */
+static PyObject *context_fields(PyObject *proxy, int *status) {
+    int immutable = Py_IS_TYPE(proxy, &PyDictProxy_Type);
+    PyObject *fields = immutable ? ((ProxyLayout *)proxy)->mapping : proxy;
+    *status = 1;
+    if (!PyDict_CheckExact(fields)) {
+        *status = SLOW;
+        return NULL;
+    }
+    int reserved = has_reserved(fields);
+    if (reserved <= 0) {
+        *status = reserved < 0 ? -1 : 1;
+        return reserved < 0 ? NULL : fields;
+    }
+    if (immutable && proxy == LAST_CONTEXT) {
+        return LAST_RENAMED;
+    }
+    PyObject *items = RENAME == NULL ? NULL : PyDict_Items(fields);
+    PyObject *renamed = items == NULL ? NULL : PyObject_CallOneArg(RENAME, items);
+    Py_XDECREF(items);
+    if (renamed == NULL || !PyDict_CheckExact(renamed)) {
+        Py_XDECREF(renamed);
+        *status = PyErr_Occurred() ? -1 : SLOW;
+        return NULL;
+    }
+    if (!immutable) {
+        /* Not ours to keep: borrowed by the caller for this record only. */
+        Py_XSETREF(LAST_CONTEXT, NULL);
+    } else {
+        Py_XSETREF(LAST_CONTEXT, Py_NewRef(proxy));
+    }
+    Py_XSETREF(LAST_RENAMED, renamed);
+    return renamed;
+}
+
 /* Context fields, then extras (an extra wins), as record.user_fields merges them. */
 static int add_user_fields(Settings *s, PyObject *document, PyObject *state) {
     Py_ssize_t pos = 0, index = 0;
     PyObject *key, *value;
     PyObject *context = PyDict_GetItemWithError(state, K_CONTEXT); /* borrowed */
     if (context != NULL) {
-        if (Py_IS_TYPE(context, &PyDictProxy_Type)) {
-            context = ((ProxyLayout *)context)->mapping;
+        int status;
+        context = context_fields(context, &status);
+        if (context == NULL) {
+            return status;
         }
-        if (!PyDict_CheckExact(context)) {
-            return SLOW;
-        }
+        Py_INCREF(context); /* the cache may move on while we read it */
         while (PyDict_Next(context, &pos, &key, &value)) {
-            int added = add_field(s, document, key, value);
-            if (added != 1) {
-                return added;
+            status = add_field(s, document, key, value);
+            if (status != 1) {
+                break;
             }
+        }
+        Py_DECREF(context);
+        if (status != 1) {
+            return status;
         }
     } else if (PyErr_Occurred()) {
         return -1;
@@ -785,11 +842,13 @@ static int intern(PyObject **slot, const char *text) {
 }
 
 static PyObject *configure(PyObject *module, PyObject *args) {
-    PyObject *not_extra, *reserved, *last_own, *captured, *document_keys, *redacted, *context;
+    PyObject *not_extra, *reserved, *last_own, *captured, *document_keys, *redacted, *context,
+        *rename;
     Py_ssize_t first_extra;
-    if (!PyArg_ParseTuple(args, "O!O!nUO!O!UO:configure", &PyFrozenSet_Type, &not_extra,
+    if (!PyArg_ParseTuple(args, "O!O!nUO!O!UOO:configure", &PyFrozenSet_Type, &not_extra,
                           &PyFrozenSet_Type, &reserved, &first_extra, &last_own, &PyTuple_Type,
-                          &captured, &PyTuple_Type, &document_keys, &redacted, &context)) {
+                          &captured, &PyTuple_Type, &document_keys, &redacted, &context,
+                          &rename)) {
         return NULL;
     }
     if (!PyContextVar_CheckExact(context)) {
@@ -797,6 +856,9 @@ static PyObject *configure(PyObject *module, PyObject *args) {
         return NULL;
     }
     Py_XSETREF(CONTEXT_VAR, Py_NewRef(context));
+    Py_XSETREF(RENAME, Py_NewRef(rename));
+    Py_XSETREF(LAST_CONTEXT, NULL);
+    Py_XSETREF(LAST_RENAMED, NULL);
     if (PyTuple_GET_SIZE(captured) != 3 || PyTuple_GET_SIZE(document_keys) != 10
         || first_extra < 1) {
         PyErr_SetString(PyExc_ValueError, "configure: 3 captured keys and 10 document keys");
@@ -869,6 +931,10 @@ static int exec_module(PyObject *module) {
 
 static PyModuleDef_Slot slots[] = {
     {Py_mod_exec, exec_module},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* Its state is process-wide (static): one interpreter only. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
     {0, NULL},
 };
 

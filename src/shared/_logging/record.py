@@ -162,7 +162,8 @@ def renamed_key(key: str, taken: set[str]) -> str:
     return renamed
 
 
-def _renamed_fields(items: list[tuple[str, object]]) -> dict[str, object]:
+def renamed_fields(items: list[tuple[str, object]]) -> dict[str, object]:
+    """``items`` as a dict, keys that collide with ours renamed (see :func:`renamed_key`)."""
     taken = {key for key, _ in items}
     return {
         (renamed_key(key, taken) if key in F.RESERVED_KEYS else key): value for key, value in items
@@ -205,13 +206,13 @@ def user_fields(record: Any, on_caller: bool = False) -> dict[str, object]:
     if not context:
         if not found or F.RESERVED_KEYS.isdisjoint(found):
             return found
-        return _renamed_fields(list(found.items()))
+        return renamed_fields(list(found.items()))
     if not F.RESERVED_KEYS.isdisjoint(found):
-        found = _renamed_fields(list(found.items()))
+        found = renamed_fields(list(found.items()))
     merged = (
         dict(context)
         if F.RESERVED_KEYS.isdisjoint(context)
-        else _renamed_fields(list(context.items()))
+        else renamed_fields(list(context.items()))
     )
     merged.update(found)
     return merged

@@ -16,7 +16,7 @@ from shared.logging_context import context_variable
 
 from . import encode, native
 from . import fields as F
-from .record import first_extra_index
+from .record import first_extra_index, renamed_fields
 from .redact import REDACTED
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def _configure() -> ModuleType | None:
         captured = (F.CAPTURED_MESSAGE, F.CAPTURED_CONTEXT, F.CAPTURED_EXCEPTION)
         found.configure(
             F.NOT_EXTRA, F.RESERVED_KEYS, first, last, captured, _DOCUMENT_KEYS, REDACTED,
-            context_variable(),
+            context_variable(), renamed_fields,
         )  # fmt: skip
     return found
 
