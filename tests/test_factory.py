@@ -48,6 +48,11 @@ def test_the_c_version_makes_the_common_record() -> None:
         native = factory._native_record(*call)
         assert native is not None
         _assert_same(vars(native), vars(logging.LogRecord(*call)))
+        # Its __dict__ is its attributes, both ways (a filter or handler relies on it).
+        native.__dict__["added"] = 1
+        native.other = 2
+        assert native.added == 1
+        assert vars(native)["other"] == 2
 
 
 def _assert_same(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
