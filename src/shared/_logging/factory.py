@@ -181,25 +181,16 @@ def _configure_native() -> Callable[..., logging.LogRecord | None] | None:
 _native_record = _configure_native()
 
 
-def fast_record(  # noqa: PLR0917 - LogRecord's signature
-    name: str,
-    level: int,
-    pathname: str,
-    lineno: int,
-    msg: object,
-    args: Any,
-    exc_info: Any,
-    func: str | None = None,
-    sinfo: str | None = None,
-) -> logging.LogRecord | None:
-    """``logging.LogRecord(...)`` as the running Python builds it, or None when
-    it would not be the same (see :func:`applies`): then make a stdlib one.
+def fast_record(*args: Any) -> logging.LogRecord | None:
+    """``logging.LogRecord(*args)`` (its positional arguments) as the running
+    Python builds it, or None when it would not be the same (see
+    :func:`applies`): then make a stdlib one.
 
     The C version builds the common record; what it declines (a path or level
     seen for the first time, args that are not a tuple...) is built in Python.
     """
     if _native_record is not None:
-        record = _native_record(name, level, pathname, lineno, msg, args, exc_info, func, sinfo)
+        record = _native_record(*args)
         if record is not None:
             return record
-    return _python_record(name, level, pathname, lineno, msg, args, exc_info, func, sinfo)
+    return _python_record(*args)
