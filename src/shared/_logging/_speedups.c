@@ -1,18 +1,21 @@
-/* The writer's hot path in C: a batch of captured records to JSON lines.
+/* The hot paths in C, for the common record only; the Python code does the rest.
  *
- * This mirrors, for the common record only, what record.record_parts,
- * record.assemble and encode.line_of do in Python: the same document, keys in
- * the same order, the same redaction decisions, encoded by the same orjson call.
+ * On the thread that logs: Logger.makeRecord and the LogRecord (factory.py,
+ * hooks.py) and the capture step (record.capture). On the writer: a batch of
+ * captured records to JSON lines, mirroring record.record_parts,
+ * record.assemble and encode.line_of: the same document, keys in the same
+ * order, the same redaction decisions, encoded by the same orjson call.
+ *
  * Anything unusual (an exception or stack, a key that collides with ours, a
  * nested value to redact, a key the redactor has not judged yet, a null, a
- * non-ASCII or over-long line, any error at all) gives None for that record,
- * and the Python path renders it. tests/test_speedups.py proves the two agree
- * byte for byte on hostile input.
+ * non-ASCII or over-long line, any error at all) is declined, and the Python
+ * code handles it. tests/test_speedups.py and tests/test_factory.py prove the
+ * two agree byte for byte and field for field on hostile input.
  *
- * Why C: with one GIL, every microsecond the writer thread spends per record
- * is a microsecond taken from the threads that log. In Python this work costs
- * about 8 us a record, most of it bytecode dispatch; here it costs the orjson
- * call and a little more.
+ * Why C: with one GIL, every microsecond spent per record, on either thread,
+ * is a microsecond taken from the threads that log. In Python the writer's
+ * work alone costs about 8 us a record, most of it bytecode dispatch; here it
+ * costs the orjson call and a little more.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -519,8 +522,7 @@ static PyObject *lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs
 
 static struct {
     int ready;
-    PyObject *record_class, *object_new, *logging, *level_names, *paths, *file_and_module,
-        *clock, *start_time, *current_thread, *process_name, *task_name, *mapping, *plain;
+    PyObject *record_class, *object_new, *logging, *level_names, *paths, *clock, *start_time, *current_thread, *process_name, *task_name, *mapping, *plain;
     int time_ns; /* 3.13+: the record's times come from time.time_ns() */
 } R;
 
@@ -844,16 +846,16 @@ static PyObject *capture(PyObject *module, PyObject *record) {
 }
 
 static PyObject *configure_record(PyObject *module, PyObject *args) {
-    if (!PyArg_ParseTuple(args, "OOOO!O!OOOOOOOO!p:configure_record", &R.record_class,
+    if (!PyArg_ParseTuple(args, "OOOO!O!OOOOOOO!p:configure_record", &R.record_class,
                           &R.object_new, &R.logging, &PyDict_Type, &R.level_names, &PyDict_Type,
-                          &R.paths, &R.file_and_module, &R.clock, &R.start_time,
+                          &R.paths, &R.clock, &R.start_time,
                           &R.current_thread, &R.process_name, &R.task_name, &R.mapping,
                           &PyFrozenSet_Type, &R.plain, &R.time_ns)) {
         R.ready = 0;
         return NULL;
     }
     PyObject **all[] = {&R.record_class, &R.object_new, &R.logging, &R.level_names, &R.paths,
-                        &R.file_and_module, &R.clock, &R.start_time, &R.current_thread,
+                        &R.clock, &R.start_time, &R.current_thread,
                         &R.process_name, &R.task_name, &R.mapping, &R.plain};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         Py_INCREF(*all[i]); /* kept for the life of the process */

@@ -170,7 +170,7 @@ def _configure_native() -> Callable[..., logging.LogRecord | None] | None:
     if found is None or not SUPPORTED:
         return None
     found.configure_record(
-        _LogRecord, _new, logging, _level_names, _paths, _file_and_module,
+        _LogRecord, _new, logging, _level_names, _paths,
         _time_ns if _TIME_NS else _time, _start_time, _current_thread, _process_name,
         _task_name if _TASK_NAME else None, _Mapping, _PLAIN, _TIME_NS,
     )  # fmt: skip

@@ -129,11 +129,11 @@ class RotatingJSONLWriter:
         written = 0
         try:
             size = self._follow_path()
-            start = 0
-            whole = b"".join(lines)
-            if size + len(whole) <= self.max_bytes:  # the common case: no rotation in the batch
-                self._append(whole, size)
-                written = start = len(lines)
+            # The common case, no rotation inside the batch: one join, no loop per line.
+            start = len(lines) if size + sum(map(len, lines)) <= self.max_bytes else 0
+            if start:
+                self._append(b"".join(lines), size)
+                written = start
             while start < len(lines):
                 end, chunk_size = start, 0
                 while end < len(lines) and size + chunk_size + len(lines[end]) <= self.max_bytes:
