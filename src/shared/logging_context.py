@@ -43,11 +43,6 @@ def get_context() -> dict[str, object]:
 current_fields = _fields.get
 
 
-def context_variable() -> ContextVar[Mapping[str, object]]:
-    """The one ContextVar (the C capture step reads it directly)."""
-    return _fields
-
-
 def bind_context(**fields: object) -> ContextToken:
     """Add ``fields`` to the current context; undo with :func:`reset_context`."""
     merged = {**_fields.get(), **fields}

@@ -1,16 +1,17 @@
-/* The hot paths in C, for the common record only; the Python code does the rest.
+/* The writer's hot path in C, for the common record only; the Python code does the rest.
  *
- * On the thread that logs: Logger.makeRecord and the LogRecord (factory.py,
- * hooks.py) and the capture step (record.capture). On the writer: a batch of
- * captured records to JSON lines, mirroring record.record_parts,
+ * A batch of captured records to JSON lines, mirroring record.record_parts,
  * record.assemble and encode.line_of: the same document, keys in the same
  * order, the same redaction decisions, encoded by the same orjson call.
  *
  * Anything unusual (an exception or stack, a key that collides with ours, a
  * nested value to redact, a key the redactor has not judged yet, a null, a
  * non-ASCII or over-long line, any error at all) is declined, and the Python
- * code handles it. tests/test_speedups.py and tests/test_factory.py prove the
- * two agree byte for byte and field for field on hostile input.
+ * code handles it. tests/test_speedups.py proves the two agree byte for byte
+ * on hostile input.
+ *
+ * It renders only our own document; the LogRecord and Logger.makeRecord are
+ * stdlib's (or whatever wraps them), never rebuilt here.
  *
  * Why C: with one GIL, every microsecond spent per record, on either thread,
  * is a microsecond taken from the threads that log. In Python the writer's
@@ -31,7 +32,6 @@ static Py_ssize_t FIRST_EXTRA;   /* how many attributes LogRecord.__init__ sets 
 static PyObject *K_MESSAGE, *K_CONTEXT, *K_EXCEPTION; /* what capture() adds */
 static PyObject *D_KEYS[10];     /* timestamp ... thread_name, in document order */
 static PyObject *REDACTED;
-static PyObject *CONTEXT_VAR;    /* logging_context's ContextVar */
 static PyObject *KWNAMES;        /* ("default", "option") for the orjson call */
 static int configured = 0;
 
@@ -513,377 +513,19 @@ static PyObject *lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     return out;
 }
 
-/* ---- the caller's side: the record and its capture --------------------------
- *
- * factory.fast_record and record.capture in C, for the same reason: they run on
- * the thread that logs. Each returns a sentinel where the Python version must do
- * the work (a custom record factory, an exception to capture, args that are not
- * a tuple...); tests/test_factory.py and tests/test_speedups.py compare the two. */
-
-static struct {
-    int ready;
-    PyObject *record_class, *object_new, *logging, *level_names, *paths, *clock, *start_time, *current_thread, *process_name, *task_name, *mapping, *plain;
-    int time_ns; /* 3.13+: the record's times come from time.time_ns() */
-} R;
-
-static PyObject *A_MSG, *A_ARGS, *A_PATHNAME, *A_FILENAME, *A_EXC_TEXT, *A_MSECS,
-    *A_RELATIVE, *A_THREAD, *A_TASKNAME, *L_FACTORY, *L_THREADS, *L_PROCESSES, *L_MP, *L_TASKS,
-    *S_NAME, *S_ASYNCIO, *S_GET_RUNNING_LOOP;
-
-/* factory.applies(): stdlib's factory in place and every logging.log* switch on. */
-static int record_applies(void) {
-    /* Read from the module's namespace: what `logging.x` reads (the module has
-     * no __getattr__), for a fifth of a getattr's cost. Missing: let Python say. */
-    PyObject *names = PyModule_GetDict(R.logging); /* borrowed */
-    PyObject *factory = names == NULL ? NULL : PyDict_GetItemWithError(names, L_FACTORY);
-    if (factory != R.record_class) {
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    PyObject *switches[4] = {L_THREADS, L_PROCESSES, L_MP, L_TASKS};
-    for (int i = 0; i < (R.task_name != Py_None ? 4 : 3); i++) {
-        PyObject *value = PyDict_GetItemWithError(names, switches[i]); /* borrowed */
-        if (value == NULL) {
-            return PyErr_Occurred() ? -1 : 0;
-        }
-        int on = PyObject_IsTrue(value);
-        if (on != 1) {
-            return on;
-        }
-    }
-    return 1;
-}
-
-/* The record's attributes go straight into its __dict__: a dict store costs a
- * third of an attribute store (on 3.13 less still). */
-static int set(PyObject *attributes, PyObject *name, PyObject *value) {
-    if (value == NULL) {
-        return -1;
-    }
-    int failed = PyDict_SetItem(attributes, name, value);
-    Py_DECREF(value);
-    return failed;
-}
-
-static int set_times(PyObject *rv, PyObject *clock) {
-    if (R.time_ns) {
-        long long ns = PyLong_AsLongLong(clock);
-        long long start = PyLong_AsLongLong(R.start_time);
-        if (PyErr_Occurred()) {
-            return -1;
-        }
-        double created = (double)ns / 1e9;
-        double msecs = (double)((ns % 1000000000LL) / 1000000LL) + 0.0;
-        if (msecs == 999.0 && (long long)created != ns / 1000000000LL) {
-            msecs = 0.0;
-        }
-        return set(rv, A_CREATED, PyFloat_FromDouble(created))
-               || set(rv, A_MSECS, PyFloat_FromDouble(msecs))
-               || set(rv, A_RELATIVE, PyFloat_FromDouble((double)(ns - start) / 1e6));
-    }
-    double ct = PyFloat_AsDouble(clock);
-    double start = PyFloat_AsDouble(R.start_time);
-    if (PyErr_Occurred()) {
-        return -1;
-    }
-    double whole = (double)(long long)ct;
-    return PyDict_SetItem(rv, A_CREATED, clock)
-           || set(rv, A_MSECS, PyFloat_FromDouble((double)(long long)((ct - whole) * 1000) + 0.0))
-           || set(rv, A_RELATIVE, PyFloat_FromDouble((ct - start) * 1000));
-}
-
-/* The record's args: stdlib's one-mapping rule (args[0] when it is a non-empty
- * mapping). Returns a new reference, or NULL with *python set: use Python. */
-static PyObject *record_args(PyObject *args, int *python) {
-    if (args == Py_None || (PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) != 1)) {
-        return Py_NewRef(args);
-    }
-    if (!PyTuple_CheckExact(args)) {
-        *python = 1;
-        return NULL;
-    }
-    PyObject *first = PyTuple_GET_ITEM(args, 0);
-    int plain = PySet_Contains(R.plain, (PyObject *)Py_TYPE(first));
-    if (plain < 0) {
-        return NULL;
-    }
-    if (plain) {
-        return Py_NewRef(args);
-    }
-    int mapping = PyObject_IsInstance(first, R.mapping);
-    if (mapping > 0) {
-        mapping = PyObject_IsTrue(first);
-    }
-    if (mapping < 0) {
-        return NULL;
-    }
-    return Py_NewRef(mapping ? first : args);
-}
-
-/* factory._task_name (3.12+): None without a Python call when asyncio was never
- * imported or no loop runs on this thread, the common case off the event loop. */
-static PyObject *task_name(void) {
-    /* sys.modules.get("asyncio"), as the Python version reads it (not
-     * PyImport_GetModule, which waits for a module another thread imports). */
-    PyObject *asyncio = PyDict_GetItemWithError(PyImport_GetModuleDict(), S_ASYNCIO);
-    if (asyncio == NULL || asyncio == Py_None) {
-        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
-    }
-    Py_INCREF(asyncio);
-    PyObject *running = PyObject_CallMethodNoArgs(asyncio, S_GET_RUNNING_LOOP);
-    Py_DECREF(asyncio);
-    if (running == NULL) {
-        PyErr_Clear(); /* the Python version says None for any failure: let it */
-    } else {
-        Py_DECREF(running);
-        if (running == Py_None) {
-            return Py_NewRef(Py_None);
-        }
-    }
-    return PyObject_CallNoArgs(R.task_name);
-}
-
-static PyObject *make_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs < 7 || nargs > 9) {
-        PyErr_SetString(PyExc_TypeError, "make_record() takes LogRecord's 7 to 9 arguments");
-        return NULL;
-    }
-    if (!R.ready) {
-        Py_RETURN_NONE;
-    }
-    int applies = record_applies();
-    if (applies <= 0) {
-        return applies < 0 ? NULL : Py_NewRef(Py_None);
-    }
-    PyObject *name = args[0], *level = args[1], *pathname = args[2], *lineno = args[3],
-             *msg = args[4], *exc_info = args[6], *func = nargs > 7 ? args[7] : Py_None,
-             *sinfo = nargs > 8 ? args[8] : Py_None;
-    int python = 0;
-    PyObject *record_args_value = record_args(args[5], &python);
-    if (record_args_value == NULL) {
-        return python ? Py_NewRef(Py_None) : NULL;
-    }
-    PyObject *levelname = PyDict_GetItemWithError(R.level_names, level); /* borrowed */
-    PyObject *paths = NULL;
-    if (levelname != NULL) {
-        paths = PyDict_GetItemWithError(R.paths, pathname); /* borrowed */
-        if (paths == NULL && PyErr_ExceptionMatches(PyExc_TypeError)) {
-            PyErr_Clear(); /* unhashable: the Python version splits it */
-        }
-    }
-    if (levelname == NULL || paths == NULL || !PyTuple_CheckExact(paths)
-        || PyTuple_GET_SIZE(paths) != 2) {
-        Py_DECREF(record_args_value);
-        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None); /* the Python version */
-    }
-    PyObject *record = PyObject_CallOneArg(R.object_new, R.record_class);
-    /* Its __dict__, filled directly: what `record.__dict__[k] = v` does. (Not a
-     * new dict set as __dict__: on 3.13 attribute lookups then miss it.) */
-    PyObject *rv = record == NULL ? NULL : PyObject_GenericGetDict(record, NULL);
-    PyObject *clock = rv == NULL ? NULL : PyObject_CallNoArgs(R.clock);
-    if (clock == NULL) {
-        Py_XDECREF(record);
-        Py_XDECREF(rv);
-        Py_DECREF(record_args_value);
-        return NULL;
-    }
-    /* LogRecord.__init__'s attributes, in its order. */
-    int failed = PyDict_SetItem(rv, A_NAME, name) || PyDict_SetItem(rv, A_MSG, msg)
-                 || set(rv, A_ARGS, record_args_value)
-                 || PyDict_SetItem(rv, A_LEVELNAME, levelname)
-                 || PyDict_SetItem(rv, A_LEVELNO, level)
-                 || PyDict_SetItem(rv, A_PATHNAME, pathname)
-                 || PyDict_SetItem(rv, A_FILENAME, PyTuple_GET_ITEM(paths, 0))
-                 || PyDict_SetItem(rv, A_MODULE, PyTuple_GET_ITEM(paths, 1))
-                 || PyDict_SetItem(rv, A_EXC_INFO, exc_info)
-                 || PyDict_SetItem(rv, A_EXC_TEXT, Py_None)
-                 || PyDict_SetItem(rv, A_STACK_INFO, sinfo)
-                 || PyDict_SetItem(rv, A_LINENO, lineno)
-                 || PyDict_SetItem(rv, A_FUNCNAME, func) || set_times(rv, clock)
-                 || set(rv, A_THREAD, PyLong_FromUnsignedLong(PyThread_get_thread_ident()));
-    Py_DECREF(clock);
-    if (!failed) {
-        PyObject *thread = PyObject_CallNoArgs(R.current_thread);
-        failed = set(rv, A_THREADNAME, thread == NULL ? NULL : PyObject_GetAttr(thread, S_NAME));
-        Py_XDECREF(thread);
-    }
-    failed = failed || set(rv, A_PROCESSNAME, PyObject_CallNoArgs(R.process_name))
-             || set(rv, A_PROCESS, PyLong_FromLong((long)getpid()))
-             || (R.task_name != Py_None && set(rv, A_TASKNAME, task_name()));
-    Py_DECREF(rv);
-    if (failed) {
-        Py_DECREF(record);
-        return NULL;
-    }
-    return record;
-}
-
-/* hooks._make_record, installed as Logger.makeRecord (self, name, level, fn, lno,
- * msg, args, exc_info, func=None, extra=None, sinfo=None). Extras that collide
- * with record attributes, keywords, or a record make_record declines: the Python
- * version does it all. */
-static PyObject *PY_MAKE_RECORD; /* hooks._make_record */
-static PyObject *ATTRIBUTES;     /* fields.LOGRECORD_ATTRIBUTES */
-
-static int extra_is_plain(PyObject *extra) {
-    if (extra == Py_None) {
-        return 1;
-    }
-    if (!PyDict_CheckExact(extra)) {
-        return 0;
-    }
-    Py_ssize_t pos = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(extra, &pos, &key, &value)) {
-        int taken = PySet_Contains(ATTRIBUTES, key);
-        if (taken != 0) {
-            return taken < 0 ? -1 : 0;
-        }
-    }
-    return 1;
-}
-
-static PyObject *logger_make_record(PyObject *module, PyObject *const *args, size_t nargsf,
-                                    PyObject *kwnames) {
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (PY_MAKE_RECORD == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "_speedups.configure_make_record() was not called");
-        return NULL;
-    }
-    if (kwnames == NULL && nargs >= 8 && nargs <= 11 && R.ready) {
-        PyObject *extra = nargs > 9 ? args[9] : Py_None;
-        int plain = extra_is_plain(extra);
-        if (plain < 0) {
-            return NULL;
-        }
-        if (plain) {
-            PyObject *record_args[9] = {args[1], args[2], args[3], args[4], args[5], args[6],
-                                        args[7], nargs > 8 ? args[8] : Py_None,
-                                        nargs > 10 ? args[10] : Py_None};
-            PyObject *record = make_record(module, record_args, 9);
-            if (record == NULL) {
-                return NULL;
-            }
-            if (record != Py_None) {
-                if (extra != Py_None && PyDict_GET_SIZE(extra)) {
-                    PyObject *state = PyObject_GenericGetDict(record, NULL);
-                    int failed = state == NULL || PyDict_Update(state, extra) < 0;
-                    Py_XDECREF(state);
-                    if (failed) {
-                        Py_DECREF(record);
-                        return NULL;
-                    }
-                }
-                return record;
-            }
-            Py_DECREF(record);
-        }
-    }
-    return PyObject_Vectorcall(PY_MAKE_RECORD, args, nargsf, kwnames);
-}
-
-static PyObject *configure_make_record(PyObject *module, PyObject *args) {
-    PyObject *python_version, *attributes;
-    if (!PyArg_ParseTuple(args, "OO!:configure_make_record", &python_version, &PyFrozenSet_Type,
-                          &attributes)) {
-        return NULL;
-    }
-    Py_XSETREF(PY_MAKE_RECORD, Py_NewRef(python_version));
-    Py_XSETREF(ATTRIBUTES, Py_NewRef(attributes));
-    PyObject *function = PyObject_GetAttrString(module, "logger_make_record");
-    if (function == NULL) {
-        return NULL;
-    }
-    /* An instancemethod binds like a Python function: Logger.makeRecord gets self. */
-    PyObject *method = PyInstanceMethod_New(function);
-    Py_DECREF(function);
-    return method;
-}
-
-/* record.capture without an exception to format: the message as of the call and
- * the task's context. False: nothing was done, the Python version must run. */
-static PyObject *capture(PyObject *module, PyObject *record) {
-    if (!configured) {
-        Py_RETURN_FALSE;
-    }
-    PyObject *state = PyObject_GenericGetDict(record, NULL);
-    if (state == NULL) {
-        return NULL;
-    }
-    PyObject *result = Py_False;
-    PyObject *msg = PyDict_GetItemWithError(state, A_MSG);
-    PyObject *args = msg == NULL ? NULL : PyDict_GetItemWithError(state, A_ARGS);
-    PyObject *exc_info = args == NULL ? NULL : PyDict_GetItemWithError(state, A_EXC_INFO);
-    if (PyDict_GetItemWithError(state, K_MESSAGE) != NULL) {
-        result = Py_True; /* already captured by another of our handlers */
-    } else if (exc_info == Py_None && PyUnicode_CheckExact(msg) && !PyErr_Occurred()) {
-        int some = PyObject_IsTrue(args);
-        PyObject *message = some < 0 ? NULL : some ? PyNumber_Remainder(msg, args) : Py_NewRef(msg);
-        if (message == NULL || !PyUnicode_CheckExact(message)) {
-            PyErr_Clear(); /* a mistake in the call: the Python version words it */
-            Py_XDECREF(message);
-        } else {
-            PyObject *context = NULL;
-            int stored = PyContextVar_Get(CONTEXT_VAR, NULL, &context) == 0
-                         && PyDict_SetItem(state, K_MESSAGE, message) == 0;
-            Py_DECREF(message);
-            if (stored && context != NULL) {
-                int truth = PyObject_IsTrue(context);
-                stored = truth == 0 || (truth > 0 && PyDict_SetItem(state, K_CONTEXT, context) == 0);
-            }
-            Py_XDECREF(context);
-            if (!stored) {
-                Py_DECREF(state);
-                return NULL;
-            }
-            result = Py_True;
-        }
-    }
-    Py_DECREF(state);
-    if (PyErr_Occurred()) {
-        return NULL;
-    }
-    return Py_NewRef(result);
-}
-
-static PyObject *configure_record(PyObject *module, PyObject *args) {
-    if (!PyArg_ParseTuple(args, "OOOO!O!OOOOOOO!p:configure_record", &R.record_class,
-                          &R.object_new, &R.logging, &PyDict_Type, &R.level_names, &PyDict_Type,
-                          &R.paths, &R.clock, &R.start_time,
-                          &R.current_thread, &R.process_name, &R.task_name, &R.mapping,
-                          &PyFrozenSet_Type, &R.plain, &R.time_ns)) {
-        R.ready = 0;
-        return NULL;
-    }
-    PyObject **all[] = {&R.record_class, &R.object_new, &R.logging, &R.level_names, &R.paths,
-                        &R.clock, &R.start_time, &R.current_thread,
-                        &R.process_name, &R.task_name, &R.mapping, &R.plain};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        Py_INCREF(*all[i]); /* kept for the life of the process */
-    }
-    R.ready = 1;
-    Py_RETURN_NONE;
-}
-
 static int intern(PyObject **slot, const char *text) {
     *slot = PyUnicode_InternFromString(text);
     return *slot == NULL ? -1 : 0;
 }
 
 static PyObject *configure(PyObject *module, PyObject *args) {
-    PyObject *not_extra, *reserved, *last_own, *captured, *document_keys, *redacted, *context,
-        *rename;
+    PyObject *not_extra, *reserved, *last_own, *captured, *document_keys, *redacted, *rename;
     Py_ssize_t first_extra;
-    if (!PyArg_ParseTuple(args, "O!O!nUO!O!UOO:configure", &PyFrozenSet_Type, &not_extra,
+    if (!PyArg_ParseTuple(args, "O!O!nUO!O!UO:configure", &PyFrozenSet_Type, &not_extra,
                           &PyFrozenSet_Type, &reserved, &first_extra, &last_own, &PyTuple_Type,
-                          &captured, &PyTuple_Type, &document_keys, &redacted, &context,
-                          &rename)) {
+                          &captured, &PyTuple_Type, &document_keys, &redacted, &rename)) {
         return NULL;
     }
-    if (!PyContextVar_CheckExact(context)) {
-        PyErr_SetString(PyExc_TypeError, "configure: the context must be a ContextVar");
-        return NULL;
-    }
-    Py_XSETREF(CONTEXT_VAR, Py_NewRef(context));
     Py_XSETREF(RENAME, Py_NewRef(rename));
     Py_XSETREF(LAST_CONTEXT, NULL);
     Py_XSETREF(LAST_RENAMED, NULL);
@@ -911,14 +553,6 @@ static PyMethodDef methods[] = {
     {"lines", (PyCFunction)(void (*)(void))lines, METH_FASTCALL,
      "lines(records, settings) -> list of bytes or None (None: render it in Python)"},
     {"configure", configure, METH_VARARGS, "configure(...): the names from fields.py"},
-    {"make_record", (PyCFunction)(void (*)(void))make_record, METH_FASTCALL,
-     "make_record(LogRecord's 9 arguments) -> LogRecord, or None: use the Python version"},
-    {"capture", capture, METH_O, "capture(record) -> bool; False: use the Python version"},
-    {"logger_make_record", (PyCFunction)(void (*)(void))logger_make_record,
-     METH_FASTCALL | METH_KEYWORDS, "Logger.makeRecord in C; see configure_make_record"},
-    {"configure_make_record", configure_make_record, METH_VARARGS,
-     "configure_make_record(python_version, attributes) -> the method to install"},
-    {"configure_record", configure_record, METH_VARARGS, "configure_record(...): see factory.py"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -929,14 +563,7 @@ static int exec_module(PyObject *module) {
         || intern(&A_MODULE, "module") || intern(&A_FUNCNAME, "funcName")
         || intern(&A_LINENO, "lineno") || intern(&A_PROCESS, "process")
         || intern(&A_PROCESSNAME, "processName") || intern(&A_THREADNAME, "threadName")
-        || intern(&A_MSG, "msg") || intern(&A_ARGS, "args") || intern(&A_PATHNAME, "pathname")
-        || intern(&A_FILENAME, "filename") || intern(&A_EXC_TEXT, "exc_text")
-        || intern(&A_MSECS, "msecs") || intern(&A_RELATIVE, "relativeCreated")
-        || intern(&A_THREAD, "thread") || intern(&A_TASKNAME, "taskName")
-        || intern(&L_FACTORY, "_logRecordFactory") || intern(&L_THREADS, "logThreads")
-        || intern(&L_PROCESSES, "logProcesses") || intern(&L_MP, "logMultiprocessing")
-        || intern(&L_TASKS, "logAsyncioTasks") || intern(&S_NAME, "name")
-        || intern(&S_ASYNCIO, "asyncio") || intern(&S_GET_RUNNING_LOOP, "_get_running_loop")) {
+        ) {
         return -1;
     }
     if (KWNAMES == NULL) {

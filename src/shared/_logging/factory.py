@@ -21,10 +21,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, Final
-
-from . import native
 
 #: The Python versions whose ``LogRecord.__init__`` this module mirrors.
 SUPPORTED: Final = (3, 11) <= sys.version_info[:2] <= (3, 13)
@@ -107,7 +104,7 @@ def _task_name() -> str | None:
         return None
 
 
-def _python_record(  # noqa: PLR0917 - LogRecord's signature
+def fast_record(  # noqa: PLR0917 - LogRecord's signature
     name: str,
     level: int,
     pathname: str,
@@ -162,35 +159,3 @@ def _python_record(  # noqa: PLR0917 - LogRecord's signature
     if _TASK_NAME:
         rv.taskName = _task_name()
     return rv  # type: ignore[no-any-return]
-
-
-def _configure_native() -> Callable[..., logging.LogRecord | None] | None:
-    """The C version of :func:`_python_record`, given what it reads and calls."""
-    found = native.module
-    if found is None or not SUPPORTED:
-        return None
-    found.configure_record(
-        _LogRecord, _new, logging, _level_names, _paths,
-        _time_ns if _TIME_NS else _time, _start_time, _current_thread, _process_name,
-        _task_name if _TASK_NAME else None, _Mapping, _PLAIN, _TIME_NS,
-    )  # fmt: skip
-    made: Callable[..., logging.LogRecord | None] = found.make_record
-    return made
-
-
-_native_record = _configure_native()
-
-
-def fast_record(*args: Any) -> logging.LogRecord | None:
-    """``logging.LogRecord(*args)`` (its positional arguments) as the running
-    Python builds it, or None when it would not be the same (see
-    :func:`applies`): then make a stdlib one.
-
-    The C version builds the common record; what it declines (a path or level
-    seen for the first time, args that are not a tuple...) is built in Python.
-    """
-    if _native_record is not None:
-        record = _native_record(*args)
-        if record is not None:
-            return record
-    return _python_record(*args)

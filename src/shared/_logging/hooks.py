@@ -6,15 +6,15 @@ takes itself out if nobody replaced it after us.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from types import FrameType, TracebackType
+from types import FrameType, FunctionType, TracebackType
 from typing import Any
 
-from . import factory, native
 from . import fields as F
 from .factory import fast_record
 
@@ -47,44 +47,54 @@ def _safe_extra(extra: object) -> dict[str, object]:
     return safe
 
 
-def _make_record(  # noqa: PLR0917 - stdlib's signature
-    self: logging.Logger,
-    name: str,
-    level: int,
-    fn: str,
-    lno: int,
-    msg: object,
-    args: Any,
-    exc_info: Any,
-    func: str | None = None,
-    extra: Mapping[str, object] | None = None,
-    sinfo: str | None = None,
-) -> logging.LogRecord:
-    # stdlib raises KeyError for extra={"name": ...} or {"message": ...}: a log
-    # call that raises into the caller. Rename such keys instead.
-    # An exact type check: an ABC isinstance() would cost more than the rest.
-    if extra is not None and (type(extra) is not dict or not _ATTRIBUTES.isdisjoint(extra)):
-        extra = _safe_extra(extra)
-    record = fast_record(name, level, fn, lno, msg, args, exc_info, func, sinfo)
-    if record is None:  # a custom record factory, or a logging.log* switch turned off
-        return _original_make_record(
-            self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo
-        )
-    if extra:
-        # Safe: no key of ``extra`` is a record attribute (checked above), which
-        # is all stdlib's per-key loop checks before it assigns.
-        record.__dict__.update(extra)
-    return record
+MakeRecord = Callable[..., logging.LogRecord]
 
 
-def _installable_make_record() -> Any:
-    """The C version of :func:`_make_record` (which it falls back to), or that."""
-    if native.module is None or not factory.SUPPORTED:
-        return _make_record
-    return native.module.configure_make_record(_make_record, _ATTRIBUTES)
+def make_record_over(previous: Any) -> MakeRecord:
+    """A ``Logger.makeRecord`` that renames colliding extras, then calls ``previous``
+    (stdlib's, or whatever an APM agent wrapped around it before us).
 
+    While ``previous`` is stdlib's own, the record is built by
+    :func:`fast_record`, which makes the same record for less.
+    """
+    is_stdlib = previous is _original_make_record
+    # A plain function takes the logger as its first argument; a descriptor
+    # (a wrapt FunctionWrapper, a staticmethod...) is bound the way the class would.
+    is_function = isinstance(previous, FunctionType)
 
-_installed_make_record = _installable_make_record()
+    @functools.wraps(previous)
+    def makeRecord(  # noqa: PLR0917 - stdlib's name and signature
+        self: logging.Logger,
+        name: str,
+        level: int,
+        fn: str,
+        lno: int,
+        msg: object,
+        args: Any,
+        exc_info: Any,
+        func: str | None = None,
+        extra: Mapping[str, object] | None = None,
+        sinfo: str | None = None,
+    ) -> logging.LogRecord:
+        # stdlib raises KeyError for extra={"name": ...} or {"message": ...}: a log
+        # call that raises into the caller. Rename such keys instead.
+        # An exact type check: an ABC isinstance() would cost more than the rest.
+        if extra is not None and (type(extra) is not dict or not _ATTRIBUTES.isdisjoint(extra)):
+            extra = _safe_extra(extra)
+        if is_stdlib:
+            record = fast_record(name, level, fn, lno, msg, args, exc_info, func, sinfo)
+            if record is not None:
+                if extra:
+                    # Safe: no key of ``extra`` is a record attribute (checked
+                    # above), which is all stdlib's per-key loop checks.
+                    record.__dict__.update(extra)
+                return record
+        method = previous if is_function else previous.__get__(self, type(self))
+        if is_function:
+            return method(self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)  # type: ignore[no-any-return]
+        return method(name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)  # type: ignore[no-any-return]
+
+    return makeRecord
 
 
 # --- crashes ------------------------------------------------------------------------------
@@ -112,6 +122,8 @@ class Hooks:
         self._previous_threading_hook = threading.excepthook
         self._asyncio_filter = _AsyncioCrashFilter()
         self.sigterm_installed = False
+        self._previous_make_record: Any = None
+        self._make_record: MakeRecord | None = None
 
     def install(self) -> None:
         self._previous_excepthook = sys.excepthook
@@ -119,7 +131,10 @@ class Hooks:
         sys.excepthook = self._excepthook
         threading.excepthook = self._threading_excepthook
         logging.getLogger("asyncio").addFilter(self._asyncio_filter)
-        logging.Logger.makeRecord = _installed_make_record  # type: ignore[method-assign]
+        # Chain what is there now (an APM agent's wrapper), not stdlib's original.
+        self._previous_make_record = logging.Logger.__dict__["makeRecord"]
+        self._make_record = make_record_over(self._previous_make_record)
+        logging.Logger.makeRecord = self._make_record  # type: ignore[method-assign]
         if self._handle_sigterm and _can_take_sigterm():
             signal.signal(signal.SIGTERM, self._on_sigterm)
             self.sigterm_installed = True
@@ -130,8 +145,10 @@ class Hooks:
         if threading.excepthook == self._threading_excepthook:
             threading.excepthook = self._previous_threading_hook
         logging.getLogger("asyncio").removeFilter(self._asyncio_filter)
-        if logging.Logger.makeRecord is _installed_make_record:
-            logging.Logger.makeRecord = _original_make_record  # type: ignore[method-assign]
+        ours = self._make_record
+        if ours is not None and logging.Logger.__dict__["makeRecord"] is ours:
+            logging.Logger.makeRecord = self._previous_make_record  # type: ignore[method-assign]
+        self._make_record = None
         if self.sigterm_installed and threading.current_thread() is threading.main_thread():
             if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -31,7 +31,7 @@ from typing import Any
 
 from . import fields as F
 from .pipeline import Pipeline
-from .record import capture, capture_in_python, capture_natively
+from .record import capture
 
 # Delivered to the main thread only: a background thread must not be the one
 # whose system call a SIGTERM/SIGINT interrupts while the main thread waits.
@@ -268,8 +268,7 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
         if self.filters:
             return super().handle(record)
         try:
-            if not capture_natively(record):  # capture(), one call less on the hot path
-                capture_in_python(record)
+            capture(record)
             records = self.records
             listener = self.listener
             if (

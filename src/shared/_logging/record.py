@@ -20,7 +20,6 @@ from typing import Any, NamedTuple
 from shared.logging_context import current_fields
 
 from . import fields as F
-from . import native
 from .encode import safe_repr, safe_str
 from .redact import Redactor
 
@@ -76,28 +75,9 @@ def live_exc_info(value: object) -> ExcInfo | None:
     return None
 
 
-def capture_natively(record: Any) -> bool:
-    """The C capture step; False when it declined (or is not built): call
-    :func:`capture_in_python`. The queue's hot path calls the two itself."""
-    return False
-
-
-if native.module is not None:
-    capture_natively = native.module.capture
-
-
 def capture(record: Any) -> None:
     """Freeze on the calling thread what may change after the call returns:
-    the message as of the call, the task's context, the live exception.
-
-    The C version does it for a record without an exception; it declines
-    (False) anything else, or a message whose formatting fails, and this does it."""
-    if not capture_natively(record):
-        capture_in_python(record)
-
-
-def capture_in_python(record: Any) -> None:
-    """:func:`capture` without the C extension."""
+    the message as of the call, the task's context, the live exception."""
     state = record.__dict__
     if _MESSAGE in state:  # already captured by another of our handlers
         return

@@ -9,19 +9,17 @@ takes the Python path, which writes the same bytes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from shared.logging_context import context_variable
-
-from . import encode, native
+from . import encode
 from . import fields as F
 from .record import first_extra_index, renamed_fields
 from .redact import REDACTED
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
     from .redact import Redactor
 
 Settings = tuple[Any, ...]
@@ -32,15 +30,27 @@ _DOCUMENT_KEYS = (
 )  # fmt: skip
 
 
+def _load() -> ModuleType | None:
+    """The extension, or None when it was not built (no C compiler at install
+    time) or ``SHARED_LOGGING_PURE_PYTHON=1`` switches it off: the one switch."""
+    if os.environ.get("SHARED_LOGGING_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    return _speedups
+
+
 def _configure() -> ModuleType | None:
     """The extension, told our field names (None if not built or switched off)."""
-    found = native.module
+    found = _load()
     if found is not None:
         first, last = first_extra_index()
         captured = (F.CAPTURED_MESSAGE, F.CAPTURED_CONTEXT, F.CAPTURED_EXCEPTION)
         found.configure(
             F.NOT_EXTRA, F.RESERVED_KEYS, first, last, captured, _DOCUMENT_KEYS, REDACTED,
-            context_variable(), renamed_fields,
+            renamed_fields,
         )  # fmt: skip
     return found
 
