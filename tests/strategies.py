@@ -96,3 +96,25 @@ hostile_args = st.one_of(
     st.tuples(hostile_values, hostile_values),
     st.builds(lambda v: ({"key": v},), hostile_values),
 )
+
+
+def describe(value: Any, depth: int = 0) -> str:
+    """A description of a drawn value that never runs its ``__repr__``: enough to
+    rebuild the example that crashed a process (see hostile_worker.py)."""
+    kind = type(value)
+    if depth > 40:
+        return "..."
+    if kind in (str, bytes, int, float, bool, type(None)):
+        if kind is int and abs(value) > 10**50:
+            return f"<int of {value.bit_length()} bits>"
+        return repr(value)
+    if kind in (list, tuple, set, frozenset):
+        inner = ", ".join(describe(v, depth + 1) for v in list(value)[:20])
+        return f"{kind.__name__}[{inner}]"
+    if kind is dict or isinstance(value, dict):
+        inner = ", ".join(
+            f"{describe(k, depth + 1)}: {describe(v, depth + 1)}"
+            for k, v in list(dict.items(value))[:20]
+        )
+        return f"{kind.__name__}{{{inner}}}"
+    return f"<{kind.__module__}.{kind.__qualname__}>"

@@ -205,3 +205,36 @@ def test_no_rank_fields_without_a_launcher(tmp_path: Path) -> None:
     assert result.returncode == 0
     (record,) = read_jsonl(tmp_path / "app.jsonl")
     assert not {"rank", "local_rank", "world_size"} & record.keys()
+
+
+def test_one_log_context_instance_is_shared_by_tasks_and_nests() -> None:
+    """One instance entered by three concurrent asyncio tasks, and twice nested in one
+    thread: each block sees its fields and leaves the context as it found it."""
+    shared = log_context(job="eval")
+    seen: dict[int, dict[str, object]] = {}
+
+    async def task(number: int, started: asyncio.Event, go: asyncio.Event) -> None:
+        bind_context(task=number)
+        async with shared:
+            started.set()
+            await go.wait()  # all three are inside the block at the same time
+            seen[number] = get_context()
+        assert get_context() == {"task": number}
+
+    async def main() -> None:
+        go = asyncio.Event()
+        events = [asyncio.Event() for _ in range(3)]
+        tasks = [asyncio.create_task(task(i, events[i], go)) for i in range(3)]
+        for event in events:
+            await event.wait()
+        go.set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+    assert seen == {i: {"task": i, "job": "eval"} for i in range(3)}
+
+    with shared:
+        with log_context(step=1), shared:
+            assert get_context() == {"job": "eval", "step": 1}
+        assert get_context() == {"job": "eval"}
+    assert get_context() == {}

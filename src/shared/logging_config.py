@@ -199,6 +199,10 @@ class _Installation:
     def uninstall(self) -> None:
         root = logging.getLogger()
         self.hooks.uninstall()
+        # Drain while still attached: what the writer's own work logs meanwhile
+        # (a console stream that logs, an exporter's warnings) reaches the file,
+        # not logging.lastResort.
+        self.handler.stop(F.FLUSH_TIMEOUT_SECONDS)
         root.removeHandler(self.handler)
         self.handler.close()
         root.setLevel(self.saved_root_level)

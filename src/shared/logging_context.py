@@ -68,10 +68,16 @@ class log_context:
 
     def __init__(self, **fields: object) -> None:
         self._fields = fields
-        self._tokens: list[ContextToken] = []
+        # The tokens of open ``with`` blocks, per context (thread or task), not on
+        # the instance: one instance may be entered by many tasks at once, and
+        # a token can only be reset in the context that made it.
+        self._open: ContextVar[tuple[ContextToken, ...]] = ContextVar(
+            "shared_logging_open_blocks", default=()
+        )
 
     def __enter__(self) -> dict[str, object]:
-        self._tokens.append(bind_context(**self._fields))
+        token = bind_context(**self._fields)
+        self._open.set((*self._open.get(), token))
         return get_context()
 
     def __exit__(
@@ -80,7 +86,9 @@ class log_context:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        reset_context(self._tokens.pop())
+        *outer, token = self._open.get()
+        self._open.set(tuple(outer))
+        reset_context(token)
 
     async def __aenter__(self) -> dict[str, object]:
         return self.__enter__()

@@ -150,10 +150,8 @@ class Listener:
             while True:
                 if records and not self.pending:
                     self._linger(records)
-                batch = [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
-                if self.pending:
-                    batch += self.pending
-                    self.pending = []
+                batch = self.take_pending()
+                batch += [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
                 if batch:
                     self.handler.room_made()
                     try:
@@ -175,6 +173,12 @@ class Listener:
             self.handler.drain_synchronously()
             self._release_flush_waiters()
             self.handler.room_made()
+
+    def take_pending(self) -> list[logging.LogRecord]:
+        """The records logged on this thread since the last batch (they come first:
+        they were logged while the batch before this one was written)."""
+        pending, self.pending = self.pending, []
+        return pending
 
     def _write(self, batch: list[logging.LogRecord], records: deque[logging.LogRecord]) -> None:
         """Write in chunks, and between chunks step off the GIL while callers are active.
@@ -312,11 +316,11 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
             self.drain_synchronously()
 
     def _from_writer_thread(self, record: logging.LogRecord) -> None:
-        # The writer can't wait for room it alone makes: keep it for the next batch.
-        if len(self.listener.pending) < self.queue_size:
-            self.listener.pending.append(record)
-        else:
-            self._count_drop()
+        # Code the writer runs logged this (a console stream that logs, an
+        # exporter's own warnings). The writer cannot wait for room that only it
+        # makes, and dropping would lose records the "block" policy promises to
+        # keep: it goes first into the next batch, whatever the queue holds.
+        self.listener.pending.append(record)
 
     def _wait_for_room(self, listener: Listener) -> bool:
         if not self.block:
@@ -363,8 +367,10 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
 
     def drain_synchronously(self) -> None:
         records = self.records
-        while records:
-            batch = [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
+        listener = self.listener
+        while records or listener.pending:
+            batch = listener.take_pending()
+            batch += [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
             self.pipeline.handle(batch)
         self.report_drops()
 

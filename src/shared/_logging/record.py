@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from shared.logging_context import current_fields
 
 from . import fields as F
-from .encode import safe_repr, safe_str
+from .encode import safe_repr, safe_str, to_jsonable
 from .redact import Redactor
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -77,15 +77,27 @@ def live_exc_info(value: object) -> ExcInfo | None:
 
 def capture(record: Any) -> None:
     """Freeze on the calling thread what may change after the call returns:
-    the message as of the call, the task's context, the live exception."""
+    the message as of the call, the task's context, the live exception, and
+    every ``extra`` or context value that is not a plain str, number or None.
+
+    Those values become what the file will show (strict-JSON values: copies of
+    dicts, lists, sets and tuples, text for other objects) here, so a dict the
+    caller keeps updating is written as it was, and no user code (``__str__``,
+    ``__repr__``, iteration) ever runs on the writer thread. That matters
+    beyond staleness: on 3.11 a recursing ``__repr__`` on a background thread
+    can abort the whole process when another thread lowers the recursion limit
+    meanwhile (see docs/guarantees.md); on the caller's thread it is the same
+    call the caller's own formatter would make."""
     state = record.__dict__
     if _MESSAGE in state:  # already captured by another of our handlers
         return
+    if len(state) > _FIRST_EXTRA:  # extras (or a record from a custom factory)
+        _freeze_extras(state)
     msg, args = state["msg"], state["args"]
     state[_MESSAGE] = msg if not args and type(msg) is str else render_message(msg, args)
     context = current_fields()
     if context:
-        state[_CONTEXT] = context
+        state[_CONTEXT] = context if context is _plain_context[0] else _frozen_context(context)
     exc_info = state["exc_info"]
     if exc_info is not None and (exc_info := live_exc_info(exc_info)) is not None:
         state[F.CAPTURED_EXCEPTION] = exception_fields(exc_info)
@@ -93,6 +105,26 @@ def capture(record: Any) -> None:
 
 _MESSAGE = F.CAPTURED_MESSAGE
 _CONTEXT = F.CAPTURED_CONTEXT
+#: Values that stay as they are: immutable, and read without running user code.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _freeze_extras(state: dict[str, Any]) -> None:
+    changed = [(k, v) for k, v in _extras(state).items() if type(v) not in _PLAIN]
+    for key, value in changed:
+        state[key] = to_jsonable(value)
+
+
+# The last context found to hold plain values only (bound contexts are immutable
+# and shared by every record logged under them; holding it keeps its id unique).
+_plain_context: list[Mapping[str, object] | None] = [None]
+
+
+def _frozen_context(context: Mapping[str, object]) -> Mapping[str, object]:
+    if all(type(v) in _PLAIN for v in context.values()):
+        _plain_context[0] = context
+        return context
+    return {k: v if type(v) in _PLAIN else to_jsonable(v) for k, v in context.items()}
 
 
 def captured_message(record: Any) -> str:
