@@ -27,10 +27,11 @@ from ._logging import fields as F
 from ._logging.options import LevelLike, Options, build_options
 
 if TYPE_CHECKING:  # imported lazily at run time: `import shared.logging_config` stays fast
+    from ._logging.console_handler import ConsoleHandler
     from ._logging.files import RotatingJSONLWriter
     from ._logging.hooks import Hooks
     from ._logging.otlp import OTLPExport
-    from ._logging.pipeline import ConsoleSink
+    from ._logging.pipeline import ConsoleSink, Pipeline
     from ._logging.queue import BoundedQueueHandler, PipelineHandler
 
 __all__ = [
@@ -192,6 +193,7 @@ class _Installation:
     options: Options
     handler: PipelineHandler | BoundedQueueHandler
     hooks: Hooks
+    console_handler: ConsoleHandler | None = None
     saved_root_level: int = logging.WARNING
     saved_levels: dict[str, int] = field(default_factory=dict)
     removed_handlers: list[logging.Handler] = field(default_factory=list)
@@ -204,7 +206,10 @@ class _Installation:
         # not logging.lastResort.
         self.handler.stop(F.FLUSH_TIMEOUT_SECONDS)
         root.removeHandler(self.handler)
-        self.handler.close()
+        if self.console_handler is not None:
+            root.removeHandler(self.console_handler)
+            self.console_handler.printed_by_pipeline = False
+        self.handler.shutdown()
         root.setLevel(self.saved_root_level)
         for name, saved in self.saved_levels.items():
             logging.getLogger(name).setLevel(saved)
@@ -253,12 +258,31 @@ def _build(options: Options) -> _Installation:
         handler = BoundedQueueHandler(pipeline, options.queue_size, options.overflow)
     else:
         handler = PipelineHandler(pipeline)
+    console_handler = _console_handler(options, pipeline)
     hooks = Hooks(
         flush=handler.flush_records,
         console_shows_crashes=options.console and options.console_level <= logging.CRITICAL,
         handle_sigterm=queued,
     )
-    return _Installation(options=options, handler=handler, hooks=hooks)
+    return _Installation(
+        options=options, handler=handler, hooks=hooks, console_handler=console_handler
+    )
+
+
+def _console_handler(options: Options, pipeline: Pipeline) -> ConsoleHandler | None:
+    """The stdlib StreamHandler that stands for our console on the root logger."""
+    from ._logging.console_handler import ConsoleHandler  # noqa: PLC0415
+    from ._logging.pipeline import TextConsole  # noqa: PLC0415
+
+    console = pipeline.console
+    if console is None:
+        return None
+    stream = console.stream if isinstance(console, TextConsole) else sys.stderr
+    handler = ConsoleHandler(stream, options.console_level, pipeline.console_text)
+    if isinstance(console, TextConsole):
+        console.handler = handler
+    pipeline.console_gate = handler
+    return handler
 
 
 def _otlp_export(options: Options, identity: Mapping[str, object]) -> OTLPExport | None:
@@ -371,6 +395,9 @@ def _swap_in(new: _Installation) -> None:
         root.removeHandler(handler)
     root.setLevel(new.options.level)
     root.addHandler(new.handler)
+    if new.console_handler is not None:
+        new.console_handler.printed_by_pipeline = True
+        root.addHandler(new.console_handler)
     new.handler.start()
     new.hooks.install()
     _current = new

@@ -135,10 +135,14 @@ class ConsoleRenderer:
             extras = " ".join(pieces)
         logger = state["name"]
         message = parts.message
+        continued = ""
         # One check for the common case where nothing needs escaping.
         if type(logger) is not str or not (logger + message + extras).isprintable():
             extras = escape_controls(extras)  # the joiners are printable: same as each piece
             logger = escape_controls(safe_str(logger))
+            if "\n" in message:  # a DataFrame, asyncio's source traceback...
+                message, _, rest = message.partition("\n")
+                continued = self._continuation(rest)
             message = escape_controls(message)
         clock = self._clock(state["created"])
         level_part = self._level.known.get(level) or self._level(level)
@@ -148,11 +152,22 @@ class ConsoleRenderer:
         else:
             line = f"{clock} {level_part} {logger}: {message}"
             line = f"{line} {extras}\n" if extras else line + "\n"
+        if continued:
+            line += continued
         if parts.exception is not None:
             line += self._block(parts.exception.get("traceback", ""))
         if parts.stack_info:
             line += self._block(parts.stack_info)
         return line
+
+    @staticmethod
+    def _continuation(text: str) -> str:
+        """A message's further lines, indented under it; every other control
+        character still escaped, so none of them can pass for a record."""
+        lines = text.removesuffix("\n").split("\n")
+        return "".join(
+            f"{_TRACEBACK_INDENT}{escape_controls(line.removesuffix(chr(13)))}\n" for line in lines
+        )
 
     def _block(self, text: str) -> str:
         # Indented, so a newline hidden in an exception message cannot pass for a log line.

@@ -39,10 +39,17 @@ class TextConsole:
     """Human lines, or JSON lines with ``json=True``, written once per batch."""
 
     def __init__(self, stream: IO[str], level: int, renderer: ConsoleRenderer | None) -> None:
-        self.stream = stream
+        self._stream = stream
         self.level = level
         self.renderer = renderer  # None: JSON lines
         self._pending: list[str] = []
+        #: The stdlib handler other tools see as the console: its stream is ours
+        #: (``setStream`` on it redirects these lines too).
+        self.handler: logging.StreamHandler[IO[str]] | None = None
+
+    @property
+    def stream(self) -> IO[str]:
+        return self.handler.stream if self.handler is not None else self._stream
 
     def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
         if self.renderer is None:
@@ -105,10 +112,14 @@ class Pipeline:
         self.max_record_bytes = max_record_bytes
         self.otlp = otlp
         self._reported_export_drops = 0
+        #: The console handler on the root logger (console_handler.py): while a
+        #: tool such as tqdm or absl has taken it off, it prints and we don't.
+        self.console_gate: logging.Handler | None = None
         # Reentrant: a value's __str__ that logs, in synchronous mode, re-enters here.
         self.lock = threading.RLock()
         self.console_written = 0
         self.closed = False
+        self._plain_renderer = ConsoleRenderer(colors=False)
         # A JSON line is made only for the file or a JSON console.
         self.needs_line = writer is not None or (
             isinstance(console, TextConsole) and console.renderer is None
@@ -133,7 +144,7 @@ class Pipeline:
                 self.writer.write(cast("list[bytes]", fast))  # no None in it
                 return
             lines: list[bytes] = []
-            console = self.console
+            console = self.console if self.console_shown() else None
             otlp = self.otlp
             for index, record in enumerate(records):
                 if fast is not None and (known := fast[index]) is not None:
@@ -167,7 +178,7 @@ class Pipeline:
 
         ``on_caller``: called synchronously from the logging call (see record_parts).
         """
-        if record.levelno < console.level:
+        if record.levelno < console.level or not self.console_shown():
             return
         try:
             parts = record_parts(record, self.redactor, on_caller)
@@ -185,6 +196,34 @@ class Pipeline:
                 console.stream.flush()
             except Exception:  # noqa: S110 - a closed or broken console
                 pass
+
+    def console_shown(self) -> bool:
+        """Whether our console handler is still where we put it (on the root)."""
+        gate = self.console_gate
+        return gate is None or gate in logging.root.handlers
+
+    def console_text(self, record: logging.LogRecord) -> str:
+        """The console's text for one record, for the console handler's formatter."""
+        parts, line = self._render(record)
+        console = self.console
+        if isinstance(console, TextConsole) and console.renderer is None:
+            return (line or self._line_for(record, parts)).decode("utf-8").rstrip("\n")
+        renderer = console.renderer if isinstance(console, TextConsole) else None
+        if renderer is None:
+            renderer = self._plain_renderer
+        try:
+            return renderer.render(record, parts).rstrip("\n")
+        except Exception as exc:  # hostile content the renderer choked on
+            return renderer.render(record, self._fallback(record, exc)[0]).rstrip("\n")
+
+    def _line_for(self, record: logging.LogRecord, parts: Parts) -> bytes:
+        return line_of(assemble(record, parts, self.identity), self.max_record_bytes)
+
+    def flush(self) -> None:
+        """Write what the console holds (the file is written as records come)."""
+        with self.lock:
+            if self.console is not None:
+                self.console.flush()
 
     def _render(self, record: logging.LogRecord) -> tuple[Parts, bytes]:
         """The record's redacted parts, and its JSON line when a sink needs one."""

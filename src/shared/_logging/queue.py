@@ -31,7 +31,7 @@ from typing import Any
 
 from . import fields as F
 from .pipeline import Pipeline
-from .record import capture
+from .record import capture, drop_presentation_extras
 
 # Delivered to the main thread only: a background thread must not be the one
 # whose system call a SIGTERM/SIGINT interrupts while the main thread waits.
@@ -90,6 +90,7 @@ class PipelineHandler(NoLockHandleMixin, logging.Handler):
             console = self.pipeline.console_only
             if console is not None:
                 # On the caller's thread, at once: nothing to freeze for later.
+                drop_presentation_extras(record.__dict__)
                 self.pipeline.console_line(record, console, on_caller=True)
             else:
                 capture(record)
@@ -114,8 +115,18 @@ class PipelineHandler(NoLockHandleMixin, logging.Handler):
         self.pipeline.after_fork_in_child()
 
     def close(self) -> None:
+        """What other code's ``close()`` (dictConfig, ``logging.shutdown()``) does:
+        nothing to lose, so nothing ends: only :meth:`shutdown` ends this handler,
+        as a stdlib FileHandler reopens on the next record after ``close()``."""
+        self.flush()
+
+    def flush(self) -> None:
+        self.pipeline.flush()
+
+    def shutdown(self) -> None:
+        """The end of this configuration (shutdown_logging): close the file."""
         self.pipeline.close()
-        super().close()
+        logging.Handler.close(self)
 
 
 class Listener:
@@ -235,11 +246,15 @@ class Listener:
         return done.acquire(timeout=timeout)
 
     def close_pipe(self) -> None:
-        for fd in (self._wake_read, self._wake_write):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        """Close the wake-up pipe once: a descriptor number closed twice may by
+        then belong to a file the application opened."""
+        fds, self._wake_read, self._wake_write = (self._wake_read, self._wake_write), -1, -1
+        for fd in fds:
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
 
 class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
@@ -401,6 +416,17 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
         self.pipeline.after_fork_in_child()
 
     def close(self) -> None:
+        """What other code's ``close()`` (dictConfig, ``logging.shutdown()``,
+        ``basicConfig(force=True)``) does: write out what is queued and go on.
+        The writer keeps running, so records logged afterwards are not lost;
+        only :meth:`shutdown` (shutdown_logging, exit) ends this handler."""
+        self.flush()
+
+    def flush(self) -> None:
+        self.flush_records(F.FLUSH_TIMEOUT_SECONDS)
+
+    def shutdown(self) -> None:
+        """The end of this configuration: drain, stop the writer, close the file."""
         self.stop(F.FLUSH_TIMEOUT_SECONDS)
         self.pipeline.close()
         self.listener.close_pipe()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import time
 import traceback
@@ -110,9 +111,29 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _freeze_extras(state: dict[str, Any]) -> None:
-    changed = [(k, v) for k, v in _extras(state).items() if type(v) not in _PLAIN]
+    extras = _extras(state)
+    changed = [(k, v) for k, v in extras.items() if type(v) not in _PLAIN]
     for key, value in changed:
         state[key] = to_jsonable(value)
+    drop_presentation_extras(state, extras)
+
+
+_ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def drop_presentation_extras(
+    state: dict[str, Any], extras: Mapping[str, Any] | None = None
+) -> None:
+    """Remove extras that only repeat the message template with terminal colours
+    (uvicorn's ``color_message``): the file and the console have the message."""
+    if extras is None:
+        if len(state) <= _FIRST_EXTRA:  # no extras: the common case, at no cost
+            return
+        extras = _extras(state)
+    msg = state["msg"]
+    for key, value in extras.items():
+        if type(value) is str and "\x1b" in value and _ANSI_CODE.sub("", value) == msg:
+            del state[key]
 
 
 # The last context found to hold plain values only (bound contexts are immutable

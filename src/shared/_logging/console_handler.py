@@ -1,0 +1,59 @@
+"""The console as other tools see it: a ``logging.StreamHandler`` on the root logger.
+
+Tools that share the terminal look for "the stderr StreamHandler" and swap it:
+tqdm's ``logging_redirect_tqdm`` replaces it by one that prints through
+``tqdm.write`` (keeping its formatter and filters), absl's ``app.run`` removes it
+for its own. Our console lines are written by the pipeline (on the writer
+thread in queue mode, so printing never blocks the caller), so this handler
+prints nothing itself while it is installed; it is how the pipeline knows the
+console is still ours. Taken off the root, the pipeline stops printing and the
+tool prints, with our formatter, one line per record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import IO, Any
+
+
+class ConsoleFormatter(logging.Formatter):
+    """Our console line (redacted, escaped) as a stdlib Formatter."""
+
+    def __init__(self, render: Callable[[logging.LogRecord], str]) -> None:
+        super().__init__()
+        self._render = render
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._render(record)
+
+
+class ConsoleLevelFilter(logging.Filter):
+    """The console's own level, as a filter: tqdm copies filters, not levels."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
+
+
+class ConsoleHandler(logging.StreamHandler[IO[str]]):
+    """The stderr handler tools find; the pipeline prints for it while installed."""
+
+    def __init__(
+        self, stream: IO[str], level: int, render: Callable[[logging.LogRecord], str]
+    ) -> None:
+        super().__init__(stream)
+        self.setLevel(level)
+        self.addFilter(ConsoleLevelFilter(level))
+        self.setFormatter(ConsoleFormatter(render))
+        #: True while the pipeline prints this handler's lines (between setup and
+        #: shutdown); otherwise it is an ordinary StreamHandler.
+        self.printed_by_pipeline = False
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        if self.printed_by_pipeline:
+            return record
+        return super().handle(record)
