@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import httpx
 import pytest
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -307,3 +308,54 @@ def test_cpython_test_logging_passes_with_our_configuration(tmp_path: Path) -> N
         assert int(lines[-1][4:]) > 100
         failed[mode] = {line.removeprefix("failed ") for line in lines[:-1]}
     assert failed["ours"] - failed["stdlib"] == DOCUMENTED_DIFFERENCES
+
+
+GUNICORN_CONFIG = """
+import logging
+bind = "127.0.0.1:0"
+workers = 2
+def post_fork(server, worker):
+    from shared.logging_config import setup_logging
+    setup_logging(log_file="api.jsonl", use_queue_handler=True)
+    for name in ("gunicorn.error", "gunicorn.access"):
+        logging.getLogger(name).propagate = True
+        logging.getLogger(name).handlers.clear()
+"""
+
+GUNICORN_APP = """
+import logging
+def app(environ, start_response):
+    logging.getLogger("app.view").info("served %s", environ["PATH_INFO"])
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hi"]
+"""
+
+
+def test_gunicorn_workers_log_to_one_file(tmp_path: Path) -> None:
+    """The gunicorn recipe: setup_logging in post_fork, two workers, one file with
+    the app's records and gunicorn's own, every request once."""
+    (tmp_path / "gunicorn_conf.py").write_text(GUNICORN_CONFIG)
+    (tmp_path / "wsgi.py").write_text(GUNICORN_APP)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn_conf.py", "--access-logfile", "-",
+         "wsgi:app"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stderr is not None
+        port = None
+        for line in server.stderr:  # "Listening at: http://127.0.0.1:PORT"
+            if found := re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line):
+                port = int(found.group(1))
+                break
+        assert port is not None
+        with httpx.Client() as client:
+            for i in range(6):
+                assert client.get(f"http://127.0.0.1:{port}/r{i}").text == "hi"
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+    records = read_jsonl(tmp_path / "api.jsonl")
+    served = sorted(r["message"] for r in records if r["logger"] == "app.view")
+    assert served == [f"served /r{i}" for i in range(6)]
+    assert len([r for r in records if r["logger"] == "gunicorn.access"]) == 6

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from shared._logging import encode
+from shared._logging.encode import dumps, freeze
 from shared.json_formatter import JSONFormatter
 from shared.logging_config import setup_logging, shutdown_logging
 
@@ -199,3 +201,39 @@ def test_junk_in_any_record_attribute_still_gives_one_strict_line(junk: dict[str
 _RECORD_ATTRIBUTES = sorted(
     set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 )
+
+
+_plainish = st.one_of(
+    st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=20),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.binary(max_size=8),
+    st.builds(lambda: decimal.Decimal("1.5")),
+    st.datetimes(timezones=st.just(dt.UTC)),
+)
+_nested = st.recursive(
+    _plainish,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.frozensets(st.integers(), max_size=4).map(set),
+        st.dictionaries(st.one_of(st.text(max_size=5), st.integers()), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@given(value=_nested)
+def test_a_frozen_value_is_written_as_the_value_itself(value: object) -> None:
+    """Extras are frozen at the call (copied, or rendered); the line is the same."""
+    assert dumps({"v": freeze(value)}) == dumps({"v": value})
+
+
+def test_freezing_copies_and_keeps_cycles_as_markers() -> None:
+    loop: dict[str, object] = {"n": 1}
+    loop["self"] = loop
+    frozen = freeze({"a": [1, {"b": 2}], "loop": loop})
+    assert frozen == {"a": [1, {"b": 2}], "loop": {"n": 1, "self": "<cycle>"}}
+    assert dumps({"v": frozen}) == dumps({"v": {"a": [1, {"b": 2}], "loop": loop}})

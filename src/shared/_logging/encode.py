@@ -110,6 +110,42 @@ def to_jsonable(value: object, depth: int = 0, path: set[int] | None = None) -> 
     return _scalar(value)
 
 
+#: Values kept as they are by :func:`freeze`: immutable, read without user code.
+PLAIN_TYPES: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def freeze(value: object, depth: int = 0, path: set[int] | None = None) -> JSONValue:
+    """A copy of ``value`` that no later change to it can reach and that can be
+    written without running user code: dicts and lists (and tuples) of plain
+    values are copied as they are, the rest goes through :func:`to_jsonable`.
+
+    The common containers take a fast path; whatever is written is the same as
+    :func:`to_jsonable` would write (a cycle is ``"<cycle>"``).
+    """
+    kind = type(value)
+    if kind in PLAIN_TYPES:
+        return value
+    if (kind is not dict and kind is not list and kind is not tuple) or depth >= MAX_NESTING_DEPTH:
+        return to_jsonable(value, depth, path)
+    path = set() if path is None else path
+    ident = id(value)
+    if ident in path:
+        return "<cycle>"
+    path.add(ident)
+    plain = PLAIN_TYPES
+    if kind is dict:
+        frozen: JSONValue = {
+            (k if type(k) is str else _key(k)): (
+                v if type(v) in plain else freeze(v, depth + 1, path)
+            )
+            for k, v in value.items()  # type: ignore[attr-defined]
+        }
+    else:
+        frozen = [v if type(v) in plain else freeze(v, depth + 1, path) for v in value]  # type: ignore[attr-defined]
+    path.discard(ident)
+    return frozen
+
+
 def _container(value: object, depth: int, path: set[int]) -> JSONValue:
     if depth >= MAX_NESTING_DEPTH:
         return f"<nested deeper than {MAX_NESTING_DEPTH}>"

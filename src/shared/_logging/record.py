@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from shared.logging_context import current_fields
 
 from . import fields as F
-from .encode import safe_repr, safe_str, to_jsonable
+from .encode import PLAIN_TYPES, freeze, safe_repr, safe_str
 from .redact import Redactor
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -106,15 +106,14 @@ def capture(record: Any) -> None:
 
 _MESSAGE = F.CAPTURED_MESSAGE
 _CONTEXT = F.CAPTURED_CONTEXT
-#: Values that stay as they are: immutable, and read without running user code.
-_PLAIN = frozenset({str, int, float, bool, type(None)})
+_PLAIN = PLAIN_TYPES
 
 
 def _freeze_extras(state: dict[str, Any]) -> None:
     extras = _extras(state)
     changed = [(k, v) for k, v in extras.items() if type(v) not in _PLAIN]
     for key, value in changed:
-        state[key] = to_jsonable(value)
+        state[key] = freeze(value)
     drop_presentation_extras(state, extras)
 
 
@@ -145,7 +144,7 @@ def _frozen_context(context: Mapping[str, object]) -> Mapping[str, object]:
     if all(type(v) in _PLAIN for v in context.values()):
         _plain_context[0] = context
         return context
-    return {k: v if type(v) in _PLAIN else to_jsonable(v) for k, v in context.items()}
+    return {k: v if type(v) in _PLAIN else freeze(v) for k, v in context.items()}
 
 
 def captured_message(record: Any) -> str:
