@@ -33,13 +33,15 @@ static PyObject *K_MESSAGE, *K_CONTEXT, *K_EXCEPTION; /* what capture() adds */
 static PyObject *D_KEYS[10];     /* timestamp ... thread_name, in document order */
 static PyObject *REDACTED;
 static PyObject *KWNAMES;        /* ("default", "option") for the orjson call */
+static Py_ssize_t SHORTEST_SHAPE;  /* redact.SHORTEST_SHAPE */
+static char URL_MARKER[16];       /* redact.URL_MARKER */
 static int configured = 0;
 
 /* stdlib's LogRecord attribute names. */
 static PyObject *A_EXC_INFO, *A_STACK_INFO, *A_CREATED, *A_LEVELNAME, *A_LEVELNO, *A_NAME,
     *A_MODULE, *A_FUNCNAME, *A_LINENO, *A_PROCESS, *A_PROCESSNAME, *A_THREADNAME;
 
-/* The literal gate of Redactor.text: a string holding none of these (nor "://")
+/* The literal gate of Redactor.text: a string holding none of these (nor URL_MARKER)
  * is returned unchanged without a call to Python. Built once per batch. */
 #define MAX_LITERALS 64
 typedef struct {
@@ -93,7 +95,7 @@ static void gate_build(Gate *gate, PyObject *literals) {
             return; /* unusable: every long string goes to Python */
         }
     }
-    gate->usable = gate_add(gate, "://", 3);
+    gate->usable = gate_add(gate, URL_MARKER, (Py_ssize_t)strlen(URL_MARKER));
 }
 
 /* Whether some literal of the gate occurs in value (any string kind). */
@@ -126,7 +128,7 @@ static int gate_hit(const Gate *gate, PyObject *value) {
 /* Redactor.text(value), calling it only when it could change the value. */
 static PyObject *redact_text(Settings *s, PyObject *value) {
     if (!s->has_patterns) {
-        if (PyUnicode_GET_LENGTH(value) < 8) {
+        if (PyUnicode_GET_LENGTH(value) < SHORTEST_SHAPE) {
             return Py_NewRef(value); /* shorter than any built-in shape */
         }
         if (s->gate.usable && !gate_hit(&s->gate, value)) {
@@ -518,14 +520,29 @@ static int intern(PyObject **slot, const char *text) {
     return *slot == NULL ? -1 : 0;
 }
 
-static PyObject *configure(PyObject *module, PyObject *args) {
-    PyObject *not_extra, *reserved, *last_own, *captured, *document_keys, *redacted, *rename;
-    Py_ssize_t first_extra;
-    if (!PyArg_ParseTuple(args, "O!O!nUO!O!UO:configure", &PyFrozenSet_Type, &not_extra,
-                          &PyFrozenSet_Type, &reserved, &first_extra, &last_own, &PyTuple_Type,
-                          &captured, &PyTuple_Type, &document_keys, &redacted, &rename)) {
+/* configure(config): speedups.Config, a NamedTuple built from fields.py,
+ * record.py and redact.py. */
+static PyObject *configure(PyObject *module, PyObject *config) {
+    PyObject *not_extra, *reserved, *last_own, *captured, *document_keys, *redacted, *rename,
+        *url_marker;
+    Py_ssize_t first_extra, shortest_shape;
+    if (!PyTuple_Check(config)) {
+        PyErr_SetString(PyExc_TypeError, "configure(config: speedups.Config)");
         return NULL;
     }
+    if (!PyArg_ParseTuple(config, "O!O!nUO!O!UOnU;configure(config: speedups.Config)",
+                          &PyFrozenSet_Type, &not_extra, &PyFrozenSet_Type, &reserved,
+                          &first_extra, &last_own, &PyTuple_Type, &captured, &PyTuple_Type,
+                          &document_keys, &redacted, &rename, &shortest_shape, &url_marker)) {
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(url_marker) || PyUnicode_GET_LENGTH(url_marker) >= 16
+        || shortest_shape < 0) {
+        PyErr_SetString(PyExc_ValueError, "configure: an ASCII url_marker, a shortest_shape");
+        return NULL;
+    }
+    SHORTEST_SHAPE = shortest_shape;
+    strcpy(URL_MARKER, (const char *)PyUnicode_1BYTE_DATA(url_marker));
     Py_XSETREF(RENAME, Py_NewRef(rename));
     Py_XSETREF(LAST_CONTEXT, NULL);
     Py_XSETREF(LAST_RENAMED, NULL);
@@ -552,7 +569,7 @@ static PyObject *configure(PyObject *module, PyObject *args) {
 static PyMethodDef methods[] = {
     {"lines", (PyCFunction)(void (*)(void))lines, METH_FASTCALL,
      "lines(records, settings) -> list of bytes or None (None: render it in Python)"},
-    {"configure", configure, METH_VARARGS, "configure(...): the names from fields.py"},
+    {"configure", configure, METH_O, "configure(config: speedups.Config)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,15 +1,7 @@
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from logging import LogRecord
 
-def lines(records: Sequence[Any], settings: tuple[Any, ...], /) -> list[bytes | None]: ...
-def configure(
-    not_extra: frozenset[str],
-    reserved: frozenset[str],
-    first_extra: int,
-    last_own: str,
-    captured: tuple[str, str, str],
-    document_keys: tuple[str, ...],
-    redacted: str,
-    rename: Callable[[list[tuple[str, object]]], dict[str, object]],
-    /,
-) -> None: ...
+from .speedups import Config, Settings
+
+def configure(config: Config, /) -> None: ...
+def lines(records: Sequence[LogRecord], settings: Settings, /) -> list[bytes | None]: ...

@@ -276,7 +276,11 @@ class Pipeline:
             self.closed = True
             if self.console is not None:
                 self.console.flush()
+            otlp = self.otlp
+            if otlp is not None:
+                # First, so the export's last drops are known and reported in the file.
+                otlp.close(F.OTLP_FLUSH_TIMEOUT_SECONDS)
+                if otlp.dropped > self._reported_export_drops and self.writer is not None:
+                    self.writer.write([self._export_drop_line(otlp)])
             if self.writer is not None:
                 self.writer.close()
-            if self.otlp is not None:
-                self.otlp.close(F.OTLP_FLUSH_TIMEOUT_SECONDS)

@@ -10,7 +10,7 @@ that RL logs are full of) are not. Decisions are cached per key name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from .fields import MAX_NESTING_DEPTH
@@ -52,7 +52,10 @@ DEFAULT_SECRET_SHAPES: Final = (
 )
 
 #: The shortest string a built-in shape can match ("a://b:c@" or "Bearer x").
-_SHORTEST_SHAPE: Final = 8
+#: No built-in shape fits in fewer characters (the C gate reads it from here).
+SHORTEST_SHAPE: Final = 8
+#: What every URL with a password holds; a string without it has none.
+URL_MARKER: Final = "://"
 _URL_PASSWORD: Final = re.compile(r"(?P<head>://[^\s:/?#@]+:)(?P<secret>[^\s@/?#]+)(?=@)")
 _WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _MAX_CACHED_KEYS: Final = 4096
@@ -88,13 +91,15 @@ class Redactor:
     ) -> Redactor:
         return cls([*DEFAULT_SECRET_KEYS, *extra_keys], extra_patterns, DEFAULT_SECRET_SHAPES)
 
-    def fast_path_settings(self) -> tuple[bool, dict[str, bool], tuple[str, ...], bool, object]:
+    def fast_path_settings(
+        self,
+    ) -> tuple[dict[str, bool], tuple[str, ...], bool, Callable[[str], str]]:
         """What the C hot path needs to take the same decisions as :meth:`mapping`:
         the key cache (it redacts only keys judged here already), the shapes'
         literals (a string with none of them, nor "://", is left as it is) and
         :meth:`text` for the strings that pass that gate."""
         literals = tuple(literal for literals, _ in self._shapes for literal in literals)
-        return True, self._key_cache, literals, bool(self._patterns), self.text
+        return self._key_cache, literals, bool(self._patterns), self.text
 
     # --- keys ---------------------------------------------------------------------
 
@@ -114,10 +119,10 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every known credential shape masked."""
-        if len(value) < _SHORTEST_SHAPE and not self._patterns:
+        if len(value) < SHORTEST_SHAPE and not self._patterns:
             return value  # too short for any built-in shape: the most common case
         if (
-            len(value) >= _SHORTEST_SHAPE  # no built-in shape fits in fewer characters
+            len(value) >= SHORTEST_SHAPE  # no built-in shape fits in fewer characters
             and self._any_literal is not None
             and self._any_literal.search(value) is not None
         ):
@@ -130,7 +135,7 @@ class Redactor:
             # search first: most strings hold no secret, and search allocates nothing
             if pattern.search(value) is not None:
                 value = pattern.sub(REDACTED, value)
-        if len(value) >= _SHORTEST_SHAPE and "://" in value:
+        if len(value) >= SHORTEST_SHAPE and URL_MARKER in value:
             value = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}", value)
         return value
 

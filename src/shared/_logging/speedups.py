@@ -10,24 +10,71 @@ takes the Python path, which writes the same bytes.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import encode
 from . import fields as F
 from .record import first_extra_index, renamed_fields
-from .redact import REDACTED
+from .redact import REDACTED, SHORTEST_SHAPE, URL_MARKER
 
 if TYPE_CHECKING:
     from .redact import Redactor
 
-Settings = tuple[Any, ...]
+
+class Config(NamedTuple):
+    """Every name and constant the C code needs, given once at import: all of it
+    comes from fields.py, record.py and redact.py, none is retyped in C."""
+
+    not_extra: frozenset[str]  # record attributes that are not extras
+    reserved: frozenset[str]  # our document keys
+    first_extra: int  # how many attributes LogRecord.__init__ sets
+    last_own: str  # the last of them
+    captured: tuple[str, str, str]  # what capture() adds: message, context, exception
+    document_keys: tuple[str, ...]  # timestamp ... thread_name, in document order
+    redacted: str  # what a secret value becomes
+    rename: Callable[[list[tuple[str, object]]], dict[str, object]]  # record.renamed_fields
+    shortest_shape: int  # a shorter string holds no built-in secret shape
+    url_marker: str  # a string without it holds no URL password
+
+
+class Settings(NamedTuple):
+    """What ``lines`` needs from one pipeline (built once per pipeline)."""
+
+    identity: dict[str, object]
+    limit: int  # the line, newline included, must not be longer
+    console_level: int  # records at or above it need the Python path (parts)
+    redact: bool
+    key_cache: dict[str, bool]  # Redactor's judged keys
+    literals: tuple[str, ...] | None  # the shapes' literal prefilter, None: no gate
+    has_patterns: bool  # user patterns: every string goes to Redactor.text
+    text: Callable[[str], str] | None  # Redactor.text
+    dumps: Callable[..., bytes]  # orjson.dumps
+    default: Callable[[object], object]  # encode._default
+    option: int  # orjson.OPT_APPEND_NEWLINE
+
 
 _DOCUMENT_KEYS = (
     F.TIMESTAMP, F.LEVEL, F.LOGGER, F.MESSAGE, F.MODULE, F.FUNCTION, F.LINE,
     F.PROCESS, F.PROCESS_NAME, F.THREAD_NAME,
 )  # fmt: skip
+
+
+def config() -> Config:
+    first, last = first_extra_index()
+    return Config(
+        not_extra=F.NOT_EXTRA,
+        reserved=F.RESERVED_KEYS,
+        first_extra=first,
+        last_own=last,
+        captured=(F.CAPTURED_MESSAGE, F.CAPTURED_CONTEXT, F.CAPTURED_EXCEPTION),
+        document_keys=_DOCUMENT_KEYS,
+        redacted=REDACTED,
+        rename=renamed_fields,
+        shortest_shape=SHORTEST_SHAPE,
+        url_marker=URL_MARKER,
+    )
 
 
 def _load() -> ModuleType | None:
@@ -46,12 +93,7 @@ def _configure() -> ModuleType | None:
     """The extension, told our field names (None if not built or switched off)."""
     found = _load()
     if found is not None:
-        first, last = first_extra_index()
-        captured = (F.CAPTURED_MESSAGE, F.CAPTURED_CONTEXT, F.CAPTURED_EXCEPTION)
-        found.configure(
-            F.NOT_EXTRA, F.RESERVED_KEYS, first, last, captured, _DOCUMENT_KEYS, REDACTED,
-            renamed_fields,
-        )  # fmt: skip
+        found.configure(config())
     return found
 
 
@@ -71,16 +113,24 @@ def settings(
     hooks = encode.orjson_hooks()
     if _speedups is None or hooks is None:
         return None
-    if redactor is None:
-        redaction: tuple[Any, ...] = (False, {}, None, False, None)
-    else:
-        redaction = redactor.fast_path_settings()
-    return (
-        dict(identity),
-        limit,
-        _NO_CONSOLE if console_level is None else console_level,
-        *redaction,
-        *hooks,
+    dumps, default, option = hooks
+    key_cache: dict[str, bool] = {}
+    literals: tuple[str, ...] | None = None
+    has_patterns, text = False, None
+    if redactor is not None:
+        key_cache, literals, has_patterns, text = redactor.fast_path_settings()
+    return Settings(
+        identity=dict(identity),
+        limit=limit,
+        console_level=_NO_CONSOLE if console_level is None else console_level,
+        redact=redactor is not None,
+        key_cache=key_cache,
+        literals=literals,
+        has_patterns=has_patterns,
+        text=text,
+        dumps=dumps,
+        default=default,
+        option=option,
     )
 
 
