@@ -10,7 +10,7 @@
  * code handles it. tests/test_speedups.py proves the two agree byte for byte
  * on hostile input.
  *
- * It renders only our own document; the LogRecord and Logger.makeRecord are
+ * It renders only our own document; the LogRecord and the method that makes it are
  * stdlib's (or whatever wraps them), never rebuilt here.
  *
  * Why C: with one GIL, every microsecond spent per record, on either thread,
