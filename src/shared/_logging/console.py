@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, Final
 
 from .encode import dumps, safe_str
@@ -88,18 +89,61 @@ class LevelLabels:
 _TRACEBACK_INDENT: Final = "    "
 
 
-def _value_text(value: object) -> str:
-    """A value as shown after ``key=``: bare when unambiguous, else as JSON."""
-    kind = type(value)
-    if kind is str:
-        text: str = value  # type: ignore[assignment]
-        if text and " " not in text and '"' not in text and "=" not in text:
-            return text  # control characters are escaped for the whole line later
-    elif kind is float or kind is bool or value is None:
-        return repr(value)
-    elif kind is int and -(1 << 63) <= value < (1 << 64):  # type: ignore[operator]
-        return repr(value)  # a huge int's repr can raise; the encoder handles those
+def _json_text(value: object) -> str:
     return dumps({"v": value})[5:-1].decode("utf-8")
+
+
+def fields_text(
+    fields: Mapping[str, Any], keys: Iterable[str], to_json: Callable[[Any], str] = _json_text
+) -> str:
+    """``key=value`` pairs as the console and logview show them: a string bare when
+    that is unambiguous, a number as Python writes it, anything else as JSON.
+    Not yet escaped (see :func:`escape_controls`)."""
+    pieces = []
+    for key in keys:  # the common kinds inline: this runs for every field shown
+        value = fields[key]
+        kind = type(value)
+        if kind is str and value and " " not in value and '"' not in value and "=" not in value:
+            pieces.append(f"{key}={value}")
+        elif kind is float or (kind is int and -(1 << 63) <= value < (1 << 64)):
+            pieces.append(f"{key}={value!r}")  # a huge int's repr can raise: JSON copes
+        else:
+            pieces.append(f"{key}={to_json(value)}")
+    return " ".join(pieces)
+
+
+def compose(  # noqa: PLR0917 - the parts of one console line
+    clock: str,
+    level_label: str,
+    logger: str,
+    message: str,
+    extras: str,
+    blocks: Iterable[str | None],
+    dim: str = "",
+    reset: str = "",
+) -> str:
+    """The console line of one record, its message's further lines and its blocks
+    (traceback, stack) indented under it. Everything from the log content is
+    escaped here: no line of it can clear the screen or pass for a record."""
+    continued = ""
+    if not (logger + message + extras).isprintable():  # one check for the common case
+        extras = escape_controls(extras)  # the joiners are printable: same as each piece
+        logger = escape_controls(logger)
+        if "\n" in message:  # a DataFrame, asyncio's source traceback...
+            message, _, rest = message.partition("\n")
+            continued = _indented(rest.removesuffix("\n").split("\n"), escape_controls)
+        message = escape_controls(message)
+    line = f"{dim}{clock}{reset} {level_label} {dim}{logger}:{reset} {message}"
+    line = f"{line} {dim}{extras}{reset}\n" if extras else line + "\n"
+    line += continued
+    for block in blocks:
+        if block:
+            line += _indented(escape_block(block).splitlines(), str)
+    return line
+
+
+def _indented(lines: list[str], escape: Callable[[str], str]) -> str:
+    return "".join(f"{_TRACEBACK_INDENT}{escape(line.removesuffix(chr(13)))}\n" for line in lines)
 
 
 class ConsoleRenderer:
@@ -123,53 +167,21 @@ class ConsoleRenderer:
         state = record.__dict__
         level = state["levelname"]
         fields = parts.fields
-        extras = ""
-        if fields:
-            pieces = []
-            for key, value in fields.items():  # the common kinds inline: this runs per field
-                kind = type(value)
-                if kind is float or (kind is int and -(1 << 63) <= value < (1 << 64)):  # type: ignore[operator]
-                    pieces.append(f"{key}={value!r}")
-                else:
-                    pieces.append(f"{key}={_value_text(value)}")
-            extras = " ".join(pieces)
+        extras = fields_text(fields, fields) if fields else ""
         logger = state["name"]
-        message = parts.message
-        continued = ""
-        # One check for the common case where nothing needs escaping.
-        if type(logger) is not str or not (logger + message + extras).isprintable():
-            extras = escape_controls(extras)  # the joiners are printable: same as each piece
-            logger = escape_controls(safe_str(logger))
-            if "\n" in message:  # a DataFrame, asyncio's source traceback...
-                message, _, rest = message.partition("\n")
-                continued = self._continuation(rest)
-            message = escape_controls(message)
-        clock = self._clock(state["created"])
-        level_part = self._level.known.get(level) or self._level(level)
-        if self.colors:
-            line = f"{DIM}{clock}{RESET} {level_part} {DIM}{logger}:{RESET} {message}"
-            line = f"{line} {DIM}{extras}{RESET}\n" if extras else line + "\n"
-        else:
-            line = f"{clock} {level_part} {logger}: {message}"
-            line = f"{line} {extras}\n" if extras else line + "\n"
-        if continued:
-            line += continued
-        if parts.exception is not None:
-            line += self._block(parts.exception.get("traceback", ""))
-        if parts.stack_info:
-            line += self._block(parts.stack_info)
-        return line
-
-    @staticmethod
-    def _continuation(text: str) -> str:
-        """A message's further lines, indented under it; every other control
-        character still escaped, so none of them can pass for a record."""
-        lines = text.removesuffix("\n").split("\n")
-        return "".join(
-            f"{_TRACEBACK_INDENT}{escape_controls(line.removesuffix(chr(13)))}\n" for line in lines
+        if type(logger) is not str:
+            logger = safe_str(logger)
+        exception = parts.exception
+        blocks = (
+            exception.get("traceback", "") if exception is not None else None,
+            parts.stack_info,
         )
-
-    def _block(self, text: str) -> str:
-        # Indented, so a newline hidden in an exception message cannot pass for a log line.
-        lines = escape_block(text).splitlines()
-        return "".join(f"{_TRACEBACK_INDENT}{line}\n" for line in lines)
+        return compose(
+            self._clock(state["created"]),
+            self._level.known.get(level) or self._level(level),
+            logger,
+            parts.message,
+            extras,
+            blocks,
+            *((DIM, RESET) if self.colors else ()),
+        )

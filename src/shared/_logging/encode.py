@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, Final
 
+from . import fields as F
 from .fields import MAX_NESTING_DEPTH
 
 JSONValue = Any
@@ -264,7 +265,7 @@ def use_stdlib_json(enabled: bool) -> None:
 # --- the per-record size bound --------------------------------------------------
 
 #: Keys whose values are small and structural; truncation never touches them.
-_NEVER_TRUNCATED: Final = frozenset({"timestamp", "level", "line", "process"})
+_NEVER_TRUNCATED: Final = frozenset({F.TIMESTAMP, F.LEVEL, F.LINE, F.PROCESS})
 
 
 def truncation_marker(original_length: int) -> str:
@@ -282,7 +283,7 @@ def _candidates(document: dict[str, Any]) -> list[tuple[Path, str]]:
     for key, value in document.items():
         if key in _NEVER_TRUNCATED:
             continue
-        if isinstance(value, dict) and key == "exception":
+        if isinstance(value, dict) and key == F.EXCEPTION:
             found += [((key, k), v if isinstance(v, str) else _text(v)) for k, v in value.items()]
         else:
             found.append(((key,), value if isinstance(value, str) else _text(value)))
@@ -358,9 +359,9 @@ def fit(document: dict[str, Any], limit: int) -> bytes:
 def _minimal(document: dict[str, Any], limit: int) -> bytes:
     """Last resort when even truncated values overflow a tiny limit."""
     core: dict[str, Any] = {
-        k: safe_str(document[k])[:64] for k in ("timestamp", "level", "logger") if k in document
+        k: safe_str(document[k])[:64] for k in (F.TIMESTAMP, F.LEVEL, F.LOGGER) if k in document
     }
-    core["message"] = truncation_marker(len(safe_str(document.get("message", ""))))
+    core[F.MESSAGE] = truncation_marker(len(safe_str(document.get(F.MESSAGE, ""))))
     line = dumps(core)
     # options.py keeps every limit at MIN_RECORD_BYTES or more, which this fits.
     assert len(line) <= limit, (len(line), limit)

@@ -61,6 +61,9 @@ RESERVED_KEYS: Final = frozenset(
         EXCEPTION, STACK_INFO,
     }
 )  # fmt: skip
+#: The record's frame: every key of ours but the launcher's ranks, which a reader
+#: shows beside the extras (logview).
+FRAME_KEYS: Final = RESERVED_KEYS - {RANK, LOCAL_RANK, WORLD_SIZE}
 #: An ``extra`` or context key that collides with one of ours is kept under this prefix.
 COLLISION_PREFIX: Final = "extra_"
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import fields as F
 from .factory import fast_record
+from .record import renamed_key
 
 CRASH_LOGGER = "uncaught"
 
@@ -38,12 +39,8 @@ def _safe_extra(extra: object) -> dict[str, object]:
     for key, value in extra.items():
         if key not in F.LOGRECORD_ATTRIBUTES:
             safe[key] = value
-            continue
-        renamed = F.COLLISION_PREFIX + key
-        while renamed in F.LOGRECORD_ATTRIBUTES or renamed in taken:
-            renamed = F.COLLISION_PREFIX + renamed
-        taken.add(renamed)
-        safe[renamed] = value
+        else:
+            safe[renamed_key(key, taken, F.LOGRECORD_ATTRIBUTES)] = value
     return safe
 
 

@@ -185,10 +185,12 @@ def process_identity() -> dict[str, object]:
 # --- the document -------------------------------------------------------------------
 
 
-def renamed_key(key: str, taken: set[str]) -> str:
-    """Where a user key that collides with one of ours is kept instead (and mark it taken)."""
+def renamed_key(key: str, taken: set[str], reserved: frozenset[str] = F.RESERVED_KEYS) -> str:
+    """Where a user key that collides with one of ours (``reserved``) is kept
+    instead, ``extra_<key>`` (and mark it taken). The one renaming rule: for our
+    document keys here, for LogRecord's attributes in makeRecord (hooks.py)."""
     renamed = F.COLLISION_PREFIX + key
-    while renamed in F.RESERVED_KEYS or renamed in taken:
+    while renamed in reserved or renamed in taken:
         renamed = F.COLLISION_PREFIX + renamed
     taken.add(renamed)
     return renamed

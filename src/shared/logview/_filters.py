@@ -8,6 +8,7 @@ otherwise. Dotted keys reach into nested values: ``exception.type=ValueError``.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +20,31 @@ from ._sources import LevelPrefilter
 
 Predicate = Callable[[Record], bool]
 
-_WHERE: Final = re.compile(r"^\s*([^=!<>~\s]+)\s*(<=|>=|!=|=|<|>|~)\s*(.*?)\s*$", re.S)
+
+def _search(text: Any, pattern: Any) -> bool:
+    return re.search(pattern, text) is not None
+
+
+#: The ``--where`` operators: the one table the parser, the help, the error
+#: message and the comparison are all made from. Longer spellings first.
+OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "!=": operator.ne,
+    "=": operator.eq,
+    "<": operator.lt,
+    ">": operator.gt,
+    "~": _search,
+}
+#: ``KEY=V, KEY!=V, ...``: how each operator is written, for help and errors.
+WHERE_FORMS: Final = ", ".join(
+    f"KEY{op}{ {'=': 'V', '!=': 'V', '~': 'REGEX'}.get(op, 'N') }"
+    for op in sorted(OPERATORS, key=("=", "!=", "<", "<=", ">", ">=", "~").index)
+)
+_WHERE: Final = re.compile(
+    r"^\s*([^=!<>~\s]+)\s*(" + "|".join(re.escape(op) for op in OPERATORS) + r")\s*(.*?)\s*$",
+    re.S,
+)
 _RELATIVE: Final = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -124,10 +149,7 @@ class Where:
     def parse(cls, expression: str) -> Where:
         match = _WHERE.match(expression)
         if not match:
-            raise UsageError(
-                f"cannot read --where {expression!r}; use KEY=VALUE, KEY!=VALUE, KEY<N, "
-                "KEY<=N, KEY>N, KEY>=N or KEY~REGEX"
-            )
+            raise UsageError(f"cannot read --where {expression!r}; use one of {WHERE_FORMS}")
         key, op, value = match.groups()
         if op == "~":
             try:
@@ -140,12 +162,11 @@ class Where:
         found = lookup(_view(record), self.key)
         if found is _MISSING:
             return self.op == "!="
-        if self.op == "~":
-            return re.search(self.value, _text(found)) is not None
+        compare = OPERATORS[self.op]
         left, right = _number(found), _number(self.value)
-        if left is not None and right is not None:
-            return _compare(left, self.op, right)
-        return _compare(_text(found), self.op, self.value)
+        if self.op != "~" and left is not None and right is not None:
+            return bool(compare(left, right))
+        return bool(compare(_text(found), self.value))
 
 
 def _view(record: Record) -> Mapping[str, Any]:
@@ -158,20 +179,6 @@ def _view(record: Record) -> Mapping[str, Any]:
     if "level" in doc and "logger" in doc and "message" in doc:
         return doc  # ours: nothing to add, no copy
     return {**doc, "level": record.level, "logger": record.logger, "message": record.message}
-
-
-def _compare(left: Any, op: str, right: Any) -> bool:
-    if op == "=":
-        return bool(left == right)
-    if op == "!=":
-        return bool(left != right)
-    if op == "<":
-        return bool(left < right)
-    if op == "<=":
-        return bool(left <= right)
-    if op == ">":
-        return bool(left > right)
-    return bool(left >= right)
 
 
 def build(

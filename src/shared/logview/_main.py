@@ -18,7 +18,7 @@ from typing import IO, Any, Final
 
 from shared._logging.console import want_colors
 
-from ._filters import Predicate, UsageError, build, parse_level
+from ._filters import WHERE_FORMS, Predicate, UsageError, build, parse_level
 from ._pretty import print_everything
 from ._records import Record, parse, quick_level, sort_key
 from ._render import Renderer
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="EXPR",
-        help="KEY=V, KEY!=V, KEY<N, KEY<=N, KEY>N, KEY>=N, KEY~REGEX (dotted keys reach in)",
+        help=f"{WHERE_FORMS} (dotted keys reach in)",
     )
     parser.add_argument("--since", metavar="TIME", help="ISO 8601, or ago: 30s, 10m, 2h, 1d")
     parser.add_argument("--until", metavar="TIME", help="ISO 8601, or ago: 30s, 10m, 2h, 1d")

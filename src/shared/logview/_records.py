@@ -17,6 +17,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from shared._logging import fields
+
 loads: Callable[[bytes], Any]
 try:
     import orjson
@@ -35,9 +37,6 @@ LEVELS: Final = {
 #: Keys that are the record's frame, not its extra fields, in any known format.
 FRAME_KEYS: Final = frozenset(
     {
-        # ours
-        "timestamp", "level", "logger", "message", "module", "function", "line",
-        "process", "process_name", "thread_name", "hostname", "exception", "stack_info",
         # python-json-logger and stdlib LogRecord attributes
         "asctime", "levelname", "levelno", "name", "exc_info", "exc_text", "filename",
         "funcName", "lineno", "pathname", "processName", "thread", "threadName",
@@ -45,7 +44,7 @@ FRAME_KEYS: Final = frozenset(
         # structlog
         "event",
     }
-)  # fmt: skip
+) | fields.FRAME_KEYS  # fmt: skip
 
 
 class Record:

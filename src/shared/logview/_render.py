@@ -7,9 +7,9 @@ record cannot send a control sequence to the terminal.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
-from shared._logging.console import DIM, RESET, LevelLabels, escape_block, escape_controls
+from shared._logging.console import DIM, RESET, LevelLabels, compose, escape_controls, fields_text
 from shared._logging.encode import safe_str
 
 from ._records import FRAME_KEYS, Record, loads, ours_traceback
@@ -31,9 +31,6 @@ except ImportError:  # pragma: no cover
 
     def _json(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
-
-
-_INDENT: Final = "    "
 
 
 def _time(text: str) -> str:
@@ -66,19 +63,7 @@ def _learn_shape(keys: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _extras_of(doc: Mapping[str, Any], shown: tuple[str, ...]) -> str:
-    pieces = []
-    for key in shown:  # _value() inlined: this loop runs for every field shown
-        value = doc[key]
-        kind = type(value)
-        if kind is str and value and " " not in value and '"' not in value and "=" not in value:
-            pieces.append(f"{key}={value}")
-        elif kind is float or (kind is int and -(1 << 63) <= value < (1 << 64)):
-            pieces.append(f"{key}={value!r}")  # a huge int's repr can raise: _json below
-        else:
-            pieces.append(f"{key}={_json(value)}")
-    # Escaped once, joined: the joiners are printable, so this equals escaping each piece.
-    text = " ".join(pieces)
-    return text if text.isprintable() else escape_controls(text)
+    return fields_text(doc, shown, _json)
 
 
 _SHOWN_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -121,14 +106,6 @@ class Renderer:
     def _compose(  # noqa: PLR0917 - the parts of one line, from either path
         self, when: str, level: str, logger: str, message: str, extras: str, exc: str | None
     ) -> str:
-        """The line from its parts; everything from the log content is escaped."""
-        if not (logger + message + extras).isprintable():  # one check for the common case
-            logger, message = escape_controls(logger), escape_controls(message)
-            extras = escape_controls(extras)  # the joiners are printable: same as each piece
+        """The console's layout (console.compose), with the file's time and level."""
         label = self._level.known.get(level) or self._level(level.upper())
-        dim, reset = self._dim, self._reset
-        line = f"{dim}{_time(when)}{reset} {label} {dim}{logger}:{reset} {message}"
-        line = f"{line} {dim}{extras}{reset}\n" if extras else line + "\n"
-        if exc:
-            line += "".join(f"{_INDENT}{part}\n" for part in escape_block(exc).split("\n"))
-        return line
+        return compose(_time(when), label, logger, message, extras, (exc,), self._dim, self._reset)
