@@ -19,7 +19,7 @@ import pytest
 
 from shared.logging_config import setup_logging, shutdown_logging
 from shared.logview import _sources
-from shared.logview._pretty import PARALLEL_FROM_BYTES, _workers_for
+from shared.logview._print_all import PARALLEL_FROM_BYTES, _workers_for
 from shared.logview._sources import Source
 
 LOGVIEW = str(Path(sys.executable).parent / "logview")

@@ -194,9 +194,9 @@ typedef struct {
 } ProxyLayout;
 
 /* A context that binds one of our keys (``rank``, say) is written with it renamed
- * (record._renamed_fields). The bound context is an immutable proxy that every
+ * (record.renamed_fields). The bound context is an immutable proxy that every
  * record of the task shares, so the last one renamed is kept. */
-static PyObject *RENAME;                     /* record._renamed_fields */
+static PyObject *RENAME;                     /* record.renamed_fields */
 static PyObject *LAST_CONTEXT, *LAST_RENAMED;
 
 static int has_reserved(PyObject *fields) {

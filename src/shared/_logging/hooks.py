@@ -153,7 +153,7 @@ class Hooks:
 
     def after_fork_in_child(self) -> None:
         # A forked child writes synchronously and keeps SIGTERM's default: a
-        # Python-level handler can hang Pool.terminate() (issue 3's pitfalls).
+        # Python-level handler can hang Pool.terminate(), which SIGTERMs its workers.
         if self.sigterm_installed and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
         self.sigterm_installed = False

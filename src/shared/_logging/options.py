@@ -106,7 +106,7 @@ def build_options(
     if overflow not in F.OVERFLOW_POLICIES:
         raise ValueError(f"unknown overflow {overflow!r}; use 'block' or 'drop'")
     if console_level is None:
-        # The seed: "console (INFO+) and file (DEBUG+)" when there is a file.
+        # The documented default: console INFO+, file DEBUG+ when there is a file.
         shown = logging.INFO if path else logging.NOTSET
     else:
         shown = parse_level(console_level, "console_level")

@@ -15,7 +15,7 @@ differently, and why we don't:
   takes no lock, so the SIGTERM handler can wake the writer even when it
   interrupted the main thread inside our own code.
 * flushing waits on a fresh lock with a deadline and never joins a thread
-  (a signal handler that joins can deadlock; see the pitfalls in issue 3).
+  (a signal handler that joins can deadlock: it may have interrupted the thread it joins).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import IO, Any, Final
 from shared._logging.console import want_colors
 
 from ._filters import WHERE_FORMS, Predicate, UsageError, build, parse_level
-from ._pretty import print_everything
+from ._print_all import print_everything
 from ._records import Record, parse, quick_level, sort_key
 from ._render import Renderer
 from ._sources import Counters, LevelPrefilter, Source, blocks, expand, follow_lines, lines

@@ -60,7 +60,7 @@ def expand(arguments: Sequence[str]) -> list[Source]:
         elif path.exists() or rotated_set(path):
             sources.append(Source(str(path), rotated_set(path) or [path]))
         else:
-            raise FileNotFoundError(f"logview: no such file or directory: {argument}")
+            raise FileNotFoundError(f"no such file or directory: {argument}")
     return sources
 
 
