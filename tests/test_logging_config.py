@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import logging
 import logging.handlers
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from shared._logging.options import Options, build_options
 from shared.logging_config import (
     flush_logging,
     init_rollout_logging,
@@ -491,3 +494,17 @@ def test_init_rollout_logging_rejects_path_names(tmp_path: Path) -> None:
     """A name with a slash would escape results_dir: refused."""
     with pytest.raises(ValueError, match="'a/b'"):
         init_rollout_logging("a/b", results_dir=tmp_path)
+
+
+def test_every_option_is_named_the_same_everywhere() -> None:
+    """setup_logging's signature is the contract (what IDEs and type checkers read),
+    so it stays written out; the validation, the settings, the docstring and the
+    README's table must list the same options in the same order."""
+    names = list(inspect.signature(setup_logging).parameters)
+    assert list(inspect.signature(build_options).parameters) == names
+    assert [f.name for f in dataclasses.fields(Options)] == names
+    doc = setup_logging.__doc__ or ""
+    assert [n for n in names if f"**{n}**" in doc] == names
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = re.findall(r"^\| `(\w+)` \| ", readme.split("## Options", 1)[1], re.M)
+    assert table[: len(names)] == names

@@ -84,9 +84,39 @@ def setup_logging(
 ) -> None:
     """Configure the root logger: console, rotated JSONL file, optional queue.
 
-    Calling it again replaces the previous configuration cleanly. Raises
-    ``ValueError``/``TypeError``/``OSError`` naming the bad value, before
-    anything changes. The README documents every option.
+    Calling it again replaces the previous configuration cleanly. A bad value
+    raises ``ValueError``/``TypeError``/``OSError`` naming it and what would be
+    valid, before anything changes.
+
+    Parameters:
+
+    * **level** - the root logger's level: a name (any case, custom names from
+      ``logging.addLevelName`` too) or an int.
+    * **log_file** - path of the JSONL file (parent directories are created);
+      ``None`` for the console only.
+    * **use_queue_handler** - the caller only renders the message, takes the
+      context and freezes the extras; one writer thread formats, redacts and
+      writes in batches. Recommended for async code.
+    * **logger_levels** - per-logger levels, e.g. ``{"httpx": "WARNING"}``; put
+      back by ``shutdown_logging()``.
+    * **use_rich** - print the console through rich's ``RichHandler`` (needs
+      the ``rich`` extra). **rich_tracebacks** is passed to it.
+    * **max_log_bytes** - rotate before a file would pass this size (>= 512).
+    * **backup_count** - rotated files kept (``app.jsonl.1`` ... ``.N``);
+      ``0`` truncates in place.
+    * **console** - ``False`` keeps the console out entirely.
+    * **console_level** - the console's own threshold; default: INFO and up
+      when there is a file, everything the loggers let through otherwise.
+    * **console_json** - print JSON lines on the console instead of human ones.
+    * **queue_size** - bound of the queue, in records.
+    * **overflow** - when the queue is full: ``"block"`` waits for room
+      (nothing lost), ``"drop"`` never waits and reports drops in one record.
+    * **redact** - mask secrets in the file and on the console.
+      **redact_keys** adds key words, **redact_patterns** adds regexes.
+    * **max_record_bytes** - bound of one serialized record (>= 512); longer
+      values are cut with a marker.
+    * **otlp_endpoint** - also export every record over OTLP/HTTP (needs the
+      ``otlp`` extra); **service_name** and **otlp_headers** go with it.
     """
     options = build_options(
         level=level,
