@@ -31,8 +31,9 @@ if TYPE_CHECKING:  # imported lazily at run time: `import shared.logging_config`
     from ._logging.files import RotatingJSONLWriter
     from ._logging.hooks import Hooks
     from ._logging.otlp import OTLPExport
-    from ._logging.pipeline import ConsoleSink, Pipeline
+    from ._logging.pipeline import Pipeline
     from ._logging.queue import BoundedQueueHandler, PipelineHandler
+    from ._logging.sinks import HandlerConsole, TextConsole
 
 __all__ = [
     "LoggingStats",
@@ -302,16 +303,14 @@ def _build(options: Options) -> _Installation:
 def _console_handler(options: Options, pipeline: Pipeline) -> ConsoleHandler | None:
     """The stdlib StreamHandler that stands for our console on the root logger."""
     from ._logging.console_handler import ConsoleHandler  # noqa: PLC0415
-    from ._logging.pipeline import TextConsole  # noqa: PLC0415
+    from ._logging.sinks import TextConsole  # noqa: PLC0415
 
     console = pipeline.console
     if console is None:
         return None
     stream = console.stream if isinstance(console, TextConsole) else sys.stderr
     handler = ConsoleHandler(stream, options.console_level, pipeline.console_text)
-    if isinstance(console, TextConsole):
-        console.handler = handler
-    pipeline.console_gate = handler
+    console.gate = handler
     return handler
 
 
@@ -373,10 +372,10 @@ def _open_writer(options: Options) -> RotatingJSONLWriter | None:
         ) from error
 
 
-def _console_sink(options: Options) -> ConsoleSink | None:
+def _console_sink(options: Options) -> TextConsole | HandlerConsole | None:
     if not options.console:
         return None
-    from ._logging.pipeline import HandlerConsole, TextConsole  # noqa: PLC0415
+    from ._logging.sinks import HandlerConsole, TextConsole  # noqa: PLC0415
 
     if options.use_rich:
         return HandlerConsole(_rich_handler(options), options.console_level)

@@ -19,7 +19,6 @@ import errno
 import fcntl
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -33,14 +32,69 @@ def rotated_path(path: Path, index: int) -> Path:
     return path.with_name(f"{path.name}.{index}")
 
 
-@dataclass
 class WriteErrors:
-    """One episode of write failures, reported once when it starts and once when it ends."""
+    """Episodes of write failures: reported once when one starts and once when it
+    ends (or at exit), with the number of records it lost."""
 
-    lost: int = 0
-    episode_lost: int = 0
-    failing: bool = False
-    last_error: str = field(default="")
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lost = 0
+        self.episode_lost = 0
+        self.failing = False
+        self.last_error = ""
+
+    def failed(self, count: int, error: OSError) -> None:
+        self.lost += count
+        self.episode_lost += count
+        self.last_error = f"{type(error).__name__}: {error}"
+        if not self.failing:
+            self.failing = True
+            notice(
+                f"cannot write to {self.path} ({self.last_error}); "
+                "records are lost until writing works again"
+            )
+
+    def succeeded(self) -> None:
+        if self.failing:
+            self.failing = False
+            notice(f"writing to {self.path} resumed; {self.episode_lost} records were lost")
+            self.episode_lost = 0
+
+    def report_if_still_failing(self) -> None:
+        if self.failing:
+            notice(
+                f"{self.episode_lost} records were lost writing to {self.path} ({self.last_error})"
+            )
+            self.failing = False
+            self.episode_lost = 0
+
+
+#: One step of a batch: rotate first (or not), then append lines[start:end].
+Chunk = tuple[bool, int, int]
+
+
+def plan_chunks(lengths: list[int], size: int, max_bytes: int) -> list[Chunk]:
+    """How to append lines of these lengths to a file of ``size`` bytes so that no
+    file passes ``max_bytes``: each chunk fills the file, the next one starts after
+    a rotation. A line longer than a whole file goes alone into an empty one (the
+    encoder bounds lines by the same limit, so only a tiny limit meets this)."""
+    chunks: list[Chunk] = []
+    start, rotate = 0, False
+    while start < len(lengths):
+        end, chunk_size = start, 0
+        while end < len(lengths) and size + chunk_size + lengths[end] <= max_bytes:
+            chunk_size += lengths[end]
+            end += 1
+        if end == start:  # the next line does not fit in what is left
+            if size > 0:
+                rotate, size = True, 0
+                continue
+            end, chunk_size = start + 1, lengths[start]
+        chunks.append((rotate, start, end))
+        rotate = False
+        size += chunk_size
+        start = end
+    return chunks
 
 
 class RotatingJSONLWriter:
@@ -50,7 +104,7 @@ class RotatingJSONLWriter:
         self.path = path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
-        self.errors = WriteErrors()
+        self.errors = WriteErrors(path)
         self.written = 0
         self._fd = -1
         self._lock_fd = -1
@@ -107,7 +161,7 @@ class RotatingJSONLWriter:
         if not lines:
             return 0
         if self._closed:
-            self._lost(len(lines), OSError(errno.EBADF, "log file is closed"))
+            self.errors.failed(len(lines), OSError(errno.EBADF, "log file is closed"))
             return 0
         try:
             if self._pid != os.getpid() or self._fd < 0:
@@ -115,7 +169,7 @@ class RotatingJSONLWriter:
                 self._open()
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         except OSError as error:
-            self._lost(len(lines), error)
+            self.errors.failed(len(lines), error)
             return 0
         try:
             return self._write_locked(lines)
@@ -129,31 +183,22 @@ class RotatingJSONLWriter:
         written = 0
         try:
             size = self._follow_path()
-            # The common case, no rotation inside the batch: one join, no loop per line.
-            start = len(lines) if size + sum(map(len, lines)) <= self.max_bytes else 0
-            if start:
+            lengths = list(map(len, lines))
+            if size + sum(lengths) <= self.max_bytes:  # the common case: one write
                 self._append(b"".join(lines), size)
-                written = start
-            while start < len(lines):
-                end, chunk_size = start, 0
-                while end < len(lines) and size + chunk_size + len(lines[end]) <= self.max_bytes:
-                    chunk_size += len(lines[end])
-                    end += 1
-                if end == start:  # the next line does not fit in what is left
-                    if size == 0:  # an empty file: the encoder bounded it, write it
-                        end, chunk_size = start + 1, len(lines[start])
-                    else:
+                written = len(lines)
+            else:
+                for rotate, start, end in plan_chunks(lengths, size, self.max_bytes):
+                    if rotate:
                         self._rotate()
                         size = 0
-                        continue
-                self._append(b"".join(lines[start:end]), size)
-                written += end - start
-                size += chunk_size
-                start = end
+                    self._append(b"".join(lines[start:end]), size)
+                    written += end - start
+                    size += sum(lengths[start:end])
         except OSError as error:
-            self._lost(len(lines) - written, error)
+            self.errors.failed(len(lines) - written, error)
         else:
-            self._resumed()
+            self.errors.succeeded()
         self.written += written
         return written
 
@@ -196,33 +241,8 @@ class RotatingJSONLWriter:
         os.replace(self.path, rotated_path(self.path, 1))
         self._use(os.open(self.path, _OPEN_FLAGS, 0o644))
 
-    # --- failure episodes -------------------------------------------------------------
-
-    def _lost(self, count: int, error: OSError) -> None:
-        self.errors.lost += count
-        self.errors.episode_lost += count
-        self.errors.last_error = f"{type(error).__name__}: {error}"
-        if not self.errors.failing:
-            self.errors.failing = True
-            notice(
-                f"cannot write to {self.path} ({self.errors.last_error}); "
-                "records are lost until writing works again"
-            )
-
-    def _resumed(self) -> None:
-        if self.errors.failing:
-            self.errors.failing = False
-            notice(f"writing to {self.path} resumed; {self.errors.episode_lost} records were lost")
-            self.errors.episode_lost = 0
-
     def report_if_still_failing(self) -> None:
-        if self.errors.failing:
-            notice(
-                f"{self.errors.episode_lost} records were lost writing to {self.path} "
-                f"({self.errors.last_error})"
-            )
-            self.errors.failing = False
-            self.errors.episode_lost = 0
+        self.errors.report_if_still_failing()
 
 
 def notice(text: str) -> None:

@@ -161,8 +161,7 @@ class Listener:
             while True:
                 if records and not self.pending:
                     self._linger(records)
-                batch = self.take_pending()
-                batch += [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
+                batch = self.dequeue()
                 if batch:
                     self.handler.room_made()
                     try:
@@ -185,11 +184,14 @@ class Listener:
             self._release_flush_waiters()
             self.handler.room_made()
 
-    def take_pending(self) -> list[logging.LogRecord]:
-        """The records logged on this thread since the last batch (they come first:
-        they were logged while the batch before this one was written)."""
-        pending, self.pending = self.pending, []
-        return pending
+    def dequeue(self) -> list[logging.LogRecord]:
+        """The next batch: the records logged on this thread since the last batch
+        first (they were logged while the batch before this one was written),
+        then up to MAX_BATCH from the queue."""
+        batch, self.pending = self.pending, []
+        records = self.handler.records
+        batch += [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
+        return batch
 
     def _write(self, batch: list[logging.LogRecord], records: deque[logging.LogRecord]) -> None:
         """Write in chunks, and between chunks step off the GIL while callers are active.
@@ -288,20 +290,7 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
             return super().handle(record)
         try:
             capture(record)
-            records = self.records
-            listener = self.listener
-            if (
-                len(records) < self.queue_size
-                and listener.running
-                and listener.ident != threading.get_ident()
-            ):
-                records.append(record)
-                if listener.idle:
-                    listener.wake()
-                if not listener.running:  # it stopped between our check and the append
-                    self.drain_synchronously()
-            else:
-                self.enqueue(record)
+            self.enqueue(record)
         except Exception:
             self.handleError(record)
         return record
@@ -314,15 +303,16 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
             self.handleError(record)
 
     def enqueue(self, record: logging.LogRecord) -> None:
+        records = self.records
         listener = self.listener
-        if not listener.running:  # stopped at exit, or in a forked child: write now
-            self.pipeline.handle((record,))
-            return
+        if len(records) >= self.queue_size or not listener.running:
+            if not listener.running:  # stopped at exit, or in a forked child: write now
+                self.pipeline.handle((record,))
+                return
+            if listener.ident != threading.get_ident() and not self._wait_for_room(listener):
+                return  # dropped (overflow="drop"), counted
         if listener.ident == threading.get_ident():
             self._from_writer_thread(record)
-            return
-        records = self.records
-        if len(records) >= self.queue_size and not self._wait_for_room(listener):
             return
         records.append(record)
         if listener.idle:
@@ -381,12 +371,9 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
         self.pipeline.handle((record,))
 
     def drain_synchronously(self) -> None:
-        records = self.records
         listener = self.listener
-        while records or listener.pending:
-            batch = listener.take_pending()
-            batch += [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
-            self.pipeline.handle(batch)
+        while self.records or listener.pending:
+            self.pipeline.handle(listener.dequeue())
         self.report_drops()
 
     # --- lifecycle ------------------------------------------------------------------------

@@ -1,0 +1,177 @@
+"""Where records go once rendered: the file, the console, the collector.
+
+Each sink takes a record with :meth:`Sink.add` (its redacted parts, and its
+JSON line when one was made), writes what it holds on :meth:`Sink.flush`, once
+per batch, and lets go of its resources on :meth:`Sink.close`. The pipeline
+holds a list of them; a sink's errors never reach the others.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import IO, TYPE_CHECKING, Protocol
+
+from . import fields as F
+from .console import ConsoleRenderer
+from .files import RotatingJSONLWriter
+from .record import Parts
+
+if TYPE_CHECKING:
+    from .otlp import OTLPExport
+
+
+class Sink(Protocol):
+    #: Records below this level are not added.
+    level: int
+    #: Whether :meth:`add` reads the JSON line (else it may be left unmade).
+    needs_line: bool
+
+    def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
+        """Take one record (its redacted parts, and its JSON line if one was made)."""
+
+    def flush(self) -> None:
+        """Write what was added since the last flush."""
+
+    def close(self) -> None:
+        """Write what is left and release the sink's resources; idempotent."""
+
+    def shown(self) -> bool:
+        """Whether it takes records now (a console another tool took over does not)."""
+
+
+class FileSink:
+    """The rotated JSONL file: every record's line, one write per batch."""
+
+    level = 0
+    needs_line = True
+
+    def __init__(self, writer: RotatingJSONLWriter) -> None:
+        self.writer = writer
+        self._lines: list[bytes] = []
+
+    def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
+        self._lines.append(line)
+
+    def add_line(self, line: bytes) -> None:
+        """A line rendered without parts (the C path, our own notices)."""
+        self._lines.append(line)
+
+    def flush(self) -> None:
+        lines, self._lines = self._lines, []
+        self.writer.write(lines)
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+    def shown(self) -> bool:
+        return True
+
+
+class _Console:
+    """What both consoles share: a level, a count, and the gate of the console
+    handler on the root logger (console_handler.py): while a tool such as tqdm
+    or absl has taken that handler off, the tool prints and we don't."""
+
+    level: int
+    needs_line = False
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.added = 0
+        self.gate: logging.Handler | None = None
+
+    def shown(self) -> bool:
+        gate = self.gate
+        return gate is None or gate in logging.root.handlers
+
+    def close(self) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+
+class TextConsole(_Console):
+    """Human lines, or JSON lines with ``json=True``, written once per batch."""
+
+    def __init__(self, stream: IO[str], level: int, renderer: ConsoleRenderer | None) -> None:
+        super().__init__(level)
+        self._stream = stream
+        self.renderer = renderer  # None: JSON lines
+        self.needs_line = renderer is None
+        self._pending: list[str] = []
+
+    @property
+    def stream(self) -> IO[str]:
+        """The console handler's stream (``setStream`` on it redirects us too)."""
+        gate = self.gate
+        return gate.stream if isinstance(gate, logging.StreamHandler) else self._stream
+
+    def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
+        self.added += 1
+        if self.renderer is None:
+            self._pending.append(line.decode("utf-8"))
+        else:
+            self._pending.append(self.renderer.render(record, parts))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except Exception:  # noqa: S110 - a closed or broken console must not stop the file
+            pass
+
+
+class HandlerConsole(_Console):
+    """A stdlib handler as the console (rich's RichHandler), fed redacted copies."""
+
+    def __init__(self, handler: logging.Handler, level: int) -> None:
+        super().__init__(level)
+        self.handler = handler
+
+    def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
+        self.added += 1
+        shown = copy.copy(record)
+        shown.msg = parts.message
+        shown.args = None
+        try:
+            self.handler.handle(shown)
+        except Exception:  # noqa: S110 - the handler's own errors must not stop the file
+            pass
+
+    def flush(self) -> None:
+        try:
+            self.handler.flush()
+        except Exception:  # noqa: S110
+            pass
+
+
+class OTLPSink:
+    """Every record to an OpenTelemetry collector (the SDK batches and sends)."""
+
+    level = 0
+    needs_line = False
+
+    def __init__(self, export: OTLPExport) -> None:
+        self.export = export
+
+    def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
+        try:
+            self.export.emit(record, parts)
+        except Exception:  # noqa: S110 - the collector must never cost us the file
+            pass
+
+    def flush(self) -> None:
+        """Nothing to do per batch: the SDK's own thread sends (flush_logging waits)."""
+
+    def close(self) -> None:
+        self.export.close(F.OTLP_FLUSH_TIMEOUT_SECONDS)
+
+    def shown(self) -> bool:
+        return True
