@@ -533,13 +533,17 @@ def test_no_user_code_runs_on_the_writer_thread(tmp_path: Path) -> None:
     try:
         for _ in range(20):
             log.info("values", extra={"p": Probe(), "m": ProbeMapping(a=Probe())})
+        # Not made by makeRecord (a socket listener's record): frozen at capture.
+        log.handle(logging.makeLogRecord({"name": "probe", "msg": "by hand", "p": Probe()}))
     finally:
         clear_context()
     shutdown_logging()
     assert threads
     assert set(threads) == {threading.current_thread().name}
-    first = read_jsonl(tmp_path / "a.jsonl")[0]
+    records = read_jsonl(tmp_path / "a.jsonl")
+    first = records[0]
     assert (first["p"], first["m"], first["request"]) == ("probe", {"a": "probe"}, "probe")
+    assert records[-1]["p"] == "probe"
 
 
 @pytest.mark.parametrize("queued", [False, True])

@@ -79,7 +79,11 @@ LOGRECORD_ATTRIBUTES: Final = frozenset(
 CAPTURED_MESSAGE: Final = "_shared_logging_message"
 CAPTURED_CONTEXT: Final = "_shared_logging_context"
 CAPTURED_EXCEPTION: Final = "_shared_logging_exception"
-PRIVATE_ATTRIBUTES: Final = frozenset({CAPTURED_MESSAGE, CAPTURED_CONTEXT, CAPTURED_EXCEPTION})
+#: Set by our makeRecord on a record whose extras it froze already (capture skips them).
+FROZEN_EXTRAS: Final = "_shared_logging_frozen"
+PRIVATE_ATTRIBUTES: Final = frozenset(
+    {CAPTURED_MESSAGE, CAPTURED_CONTEXT, CAPTURED_EXCEPTION, FROZEN_EXTRAS}
+)
 
 NOT_EXTRA: Final = LOGRECORD_ATTRIBUTES | PRIVATE_ATTRIBUTES
 #: The smallest per-record (and so per-file) bound we accept: a truncated

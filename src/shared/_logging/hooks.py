@@ -17,7 +17,7 @@ from typing import Any
 
 from . import fields as F
 from .factory import fast_record
-from .record import renamed_key
+from .record import frozen_extra, renamed_key
 
 CRASH_LOGGER = "uncaught"
 
@@ -28,6 +28,7 @@ Flush = Callable[[float], bool]
 
 _original_make_record = logging.Logger.makeRecord
 _ATTRIBUTES = F.LOGRECORD_ATTRIBUTES
+_FROZEN = F.FROZEN_EXTRAS
 
 
 def _safe_extra(extra: object) -> dict[str, object]:
@@ -78,13 +79,17 @@ def make_record_over(previous: Any) -> MakeRecord:
         # An exact type check: an ABC isinstance() would cost more than the rest.
         if extra is not None and (type(extra) is not dict or not _ATTRIBUTES.isdisjoint(extra)):
             extra = _safe_extra(extra)
+        if extra:  # frozen here, at the call: the writer never runs user code
+            extra = frozen_extra(extra)
         if is_stdlib:
             record = fast_record(name, level, fn, lno, msg, args, exc_info, func, sinfo)
             if record is not None:
                 if extra:
                     # Safe: no key of ``extra`` is a record attribute (checked
                     # above), which is all stdlib's per-key loop checks.
-                    record.__dict__.update(extra)
+                    state = record.__dict__
+                    state.update(extra)
+                    state[_FROZEN] = True  # capture() need not look at them again
                 return record
         method = previous if is_function else previous.__get__(self, type(self))
         if is_function:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import time
 import traceback
 from collections.abc import Mapping
 from itertools import islice
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from shared.logging_context import current_fields
 
@@ -92,7 +91,7 @@ def capture(record: Any) -> None:
     state = record.__dict__
     if _MESSAGE in state:  # already captured by another of our handlers
         return
-    if len(state) > _FIRST_EXTRA:  # extras (or a record from a custom factory)
+    if len(state) > _FIRST_EXTRA and _FROZEN not in state:  # extras not frozen yet
         _freeze_extras(state)
     msg, args = state["msg"], state["args"]
     state[_MESSAGE] = msg if not args and type(msg) is str else render_message(msg, args)
@@ -106,33 +105,48 @@ def capture(record: Any) -> None:
 
 _MESSAGE = F.CAPTURED_MESSAGE
 _CONTEXT = F.CAPTURED_CONTEXT
+_FROZEN = F.FROZEN_EXTRAS
 _PLAIN = PLAIN_TYPES
 
 
+def frozen_extra(extra: Mapping[str, object]) -> Mapping[str, object]:
+    """``extra`` as the record will keep it: plain values as they are, containers
+    copied and other objects rendered (:func:`freeze`), presentation copies of the
+    message dropped. The same mapping when there is nothing to do (the common case)."""
+    plain = _PLAIN
+    for value in extra.values():
+        if type(value) not in plain:
+            break
+    else:
+        if _COLOR_MESSAGE not in extra:  # the one presentation extra we know
+            return extra
+    return {
+        k: (v if type(v) in plain else freeze(v))
+        for k, v in extra.items()
+        if k not in _PRESENTATION_EXTRAS
+    }
+
+
 def _freeze_extras(state: dict[str, Any]) -> None:
+    """For a record our makeRecord did not make (it freezes ``extra`` itself)."""
     extras = _extras(state)
-    changed = [(k, v) for k, v in extras.items() if type(v) not in _PLAIN]
-    for key, value in changed:
-        state[key] = freeze(value)
-    drop_presentation_extras(state, extras)
-
-
-_ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def drop_presentation_extras(
-    state: dict[str, Any], extras: Mapping[str, Any] | None = None
-) -> None:
-    """Remove extras that only repeat the message template with terminal colours
-    (uvicorn's ``color_message``): the file and the console have the message."""
-    if extras is None:
-        if len(state) <= _FIRST_EXTRA:  # no extras: the common case, at no cost
-            return
-        extras = _extras(state)
-    msg = state["msg"]
-    for key, value in extras.items():
-        if type(value) is str and "\x1b" in value and _ANSI_CODE.sub("", value) == msg:
+    frozen = frozen_extra(extras)
+    if frozen is not extras:
+        for key in extras.keys() - frozen.keys():
             del state[key]
+        state.update(frozen)
+
+
+#: Extras that only repeat the message for a terminal (uvicorn's ANSI-coloured
+#: copy of its message template): dropped, the message is in the record already.
+_COLOR_MESSAGE: Final = "color_message"
+_PRESENTATION_EXTRAS: Final = frozenset({_COLOR_MESSAGE})
+
+
+def drop_presentation_extras(state: dict[str, Any]) -> None:
+    """Remove extras that only repeat the message for a terminal (see above)."""
+    for key in _PRESENTATION_EXTRAS:
+        state.pop(key, None)
 
 
 # The last context found to hold plain values only (bound contexts are immutable
