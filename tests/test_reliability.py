@@ -534,7 +534,8 @@ def test_no_user_code_runs_on_the_writer_thread(tmp_path: Path) -> None:
         for _ in range(20):
             log.info("values", extra={"p": Probe(), "m": ProbeMapping(a=Probe())})
         # Not made by makeRecord (a socket listener's record): frozen at capture.
-        log.handle(logging.makeLogRecord({"name": "probe", "msg": "by hand", "p": Probe()}))
+        by_hand = {"name": "probe", "msg": "by hand", "levelno": 20, "levelname": "INFO"}
+        log.handle(logging.makeLogRecord({**by_hand, "p": Probe()}))
     finally:
         clear_context()
     shutdown_logging()
