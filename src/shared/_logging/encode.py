@@ -128,12 +128,15 @@ def freeze(value: object, depth: int = 0, path: set[int] | None = None) -> JSONV
         return value
     if (kind is not dict and kind is not list and kind is not tuple) or depth >= MAX_NESTING_DEPTH:
         return to_jsonable(value, depth, path)
+    flat = _flat_copy(value, kind)
+    if flat is not None:
+        return flat
+    plain = PLAIN_TYPES
     path = set() if path is None else path
     ident = id(value)
     if ident in path:
         return "<cycle>"
     path.add(ident)
-    plain = PLAIN_TYPES
     if kind is dict:
         frozen: JSONValue = {
             (k if type(k) is str else _key(k)): (
@@ -145,6 +148,21 @@ def freeze(value: object, depth: int = 0, path: set[int] | None = None) -> JSONV
         frozen = [v if type(v) in plain else freeze(v, depth + 1, path) for v in value]  # type: ignore[attr-defined]
     path.discard(ident)
     return frozen
+
+
+def _flat_copy(value: Any, kind: type) -> JSONValue | None:
+    """A copy of a flat dict (str keys) or list/tuple of plain values, made in C
+    after one look at each item; None when ``value`` is not that."""
+    plain = PLAIN_TYPES
+    if kind is dict:
+        for key, item in value.items():
+            if type(item) not in plain or type(key) is not str:
+                return None
+        return dict(value)
+    for item in value:
+        if type(item) not in plain:
+            return None
+    return list(value)
 
 
 def _container(value: object, depth: int, path: set[int]) -> JSONValue:
