@@ -73,8 +73,7 @@ class Pipeline:
             file = self.file
             fast = speedups.lines(records, self._fast) if self._fast is not None else None
             if fast is not None and file is not None and None not in fast:
-                for line in cast("list[bytes]", fast):
-                    file.add_line(line)
+                file.add_lines(cast("list[bytes]", fast))
                 file.flush()
                 return
             sinks = [sink for sink in self.sinks if sink.shown()]

@@ -57,6 +57,10 @@ class FileSink:
         """A line rendered without parts (the C path, our own notices)."""
         self._lines.append(line)
 
+    def add_lines(self, lines: list[bytes]) -> None:
+        """A batch the C path rendered whole."""
+        self._lines += lines
+
     def flush(self) -> None:
         lines, self._lines = self._lines, []
         self.writer.write(lines)
