@@ -252,10 +252,17 @@ def _big_log(tmp_path: Path) -> Path:
 def _printing(path: Path) -> tuple[subprocess.Popen[bytes], bytes]:
     """logview printing ``path`` in colourless pretty mode, and its first line: once
     that line is read, the workers are up and the main process is writing."""
-    proc = subprocess.Popen(
-        [LOGVIEW, str(path), "--color", "never"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
-    )  # fmt: skip
+    # A job started in the background by a non-interactive shell (a CI runner,
+    # nohup) has SIGINT ignored, and a child would inherit that; a handler is
+    # reset to the default by exec instead.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [LOGVIEW, str(path), "--color", "never"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert proc.stdout is not None
     return proc, proc.stdout.readline()
 
