@@ -359,3 +359,34 @@ def test_gunicorn_workers_log_to_one_file(tmp_path: Path) -> None:
     served = sorted(r["message"] for r in records if r["logger"] == "app.view")
     assert served == [f"served /r{i}" for i in range(6)]
     assert len([r for r in records if r["logger"] == "gunicorn.access"]) == 6
+
+
+class _DescriptorWrapper:
+    """A makeRecord wrapper that is a descriptor, not a function (wrapt's shape)."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        def bound(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = self.wrapped(instance, *args, **kwargs)
+            record.__dict__["apm"] = "on"
+            return record
+
+        return bound
+
+
+def test_a_descriptor_make_record_wrapper_is_bound_and_chained(tmp_path: Path) -> None:
+    """A wrapt-style descriptor installed before setup is bound as the class would
+    bind it, its field reaches the file, and shutdown puts it back."""
+    wrapper = _DescriptorWrapper(_original_make_record)
+    logging.Logger.makeRecord = wrapper  # type: ignore[assignment,method-assign]
+    try:
+        setup_logging(log_file=tmp_path / "app.jsonl", console=False)
+        logging.getLogger("apm").info("wrapped", extra={"step": 1})
+        shutdown_logging()
+        assert logging.Logger.__dict__["makeRecord"] is wrapper
+    finally:
+        logging.Logger.makeRecord = _original_make_record  # type: ignore[method-assign]
+    (record,) = read_jsonl(tmp_path / "app.jsonl")
+    assert (record["apm"], record["step"]) == ("on", 1)

@@ -91,10 +91,10 @@ def make_record_over(previous: Any) -> MakeRecord:
                     state.update(extra)
                     state[_FROZEN] = True  # capture() need not look at them again
                 return record
-        method = previous if is_function else previous.__get__(self, type(self))
         if is_function:
-            return method(self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)  # type: ignore[no-any-return]
-        return method(name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)  # type: ignore[no-any-return]
+            return previous(self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)  # type: ignore[no-any-return]
+        bound = previous.__get__(self, type(self))
+        return bound(name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)  # type: ignore[no-any-return]
 
     return makeRecord
 
