@@ -162,7 +162,8 @@ def test_sigterm_drains_the_queue_and_dies_by_sigterm(tmp_path: Path) -> None:
         for i in range(30000):
             logging.getLogger("t").info("record %d", i)
         print("ready", flush=True)
-        time.sleep(60)
+        while True:  # short sleeps: a signal that lands just as a long sleep starts waits it out
+            time.sleep(0.1)
         """
     )
     proc = subprocess.Popen(
