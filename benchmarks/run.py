@@ -325,12 +325,19 @@ def _stalling(
         from shared._logging.files import RotatingJSONLWriter
 
         original = RotatingJSONLWriter._append
+        original_unlocked = RotatingJSONLWriter._append_unlocked
 
         def append(self: Any, data: bytes, size_before: int) -> None:
             original(self, data, size_before)
             stall.after(data.count(b"\n"))
 
+        def append_unlocked(self: Any, line: bytes) -> bool:
+            done: bool = original_unlocked(self, line)
+            stall.after(1)
+            return done
+
         RotatingJSONLWriter._append = append  # type: ignore[method-assign]
+        RotatingJSONLWriter._append_unlocked = append_unlocked  # type: ignore[method-assign]
     else:
         original_emit = logging.FileHandler.emit
 

@@ -1,11 +1,17 @@
-"""The rotating writer's chunk plan: a pure function, proved on its own."""
+"""The rotating writer's chunk plan (a pure function, proved on its own), and the
+lock-free turn of the synchronous path between writers sharing one file."""
 
 from __future__ import annotations
 
-from hypothesis import given
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared._logging.files import plan_chunks
+from shared._logging.files import RotatingJSONLWriter, plan_chunks
+from shared._logging.turn import filesystem_type
 
 
 @given(
@@ -37,3 +43,72 @@ def test_a_line_bigger_than_a_file_goes_alone_into_an_empty_one() -> None:
 
 def test_the_common_case_is_one_chunk() -> None:
     assert plan_chunks([10, 10, 10], 0, 1000) == [(False, 0, 3)]
+
+
+# --- the synchronous path's lock-free turn ----------------------------------------------
+
+
+def _lines_of(directory: Path) -> list[bytes]:
+    return [
+        line
+        for f in sorted(directory.iterdir())
+        if f.name.startswith("app.jsonl")
+        for line in f.read_bytes().splitlines(keepends=True)
+    ]
+
+
+@given(order=st.lists(st.integers(min_value=0, max_value=2), min_size=100, max_size=400))
+@settings(max_examples=25, deadline=None)
+def test_writers_taking_turns_never_pass_the_bound_nor_split_a_line(order: list[int]) -> None:
+    """Three writers on one file (each with its own descriptors, as three processes
+    have), writing single lines in any interleaving with rotations: every line
+    once and whole, every file within max_bytes, each writer's lines in order."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "app.jsonl"
+        writers = [RotatingJSONLWriter(path, 2_000, 1_000) for _ in range(3)]
+        sent: list[list[bytes]] = [[], [], []]
+        for n, who in enumerate(order):
+            line = b'{"w":%d,"n":%d,"pad":"%s"}\n' % (who, n, b"x" * (n % 97))
+            writers[who].write_line(line)
+            sent[who].append(line)
+        for writer in writers:
+            writer.close()
+        files = [f for f in Path(directory).iterdir() if f.name.startswith("app.jsonl")]
+        assert all(f.stat().st_size <= 2_000 for f in files)
+        found = _lines_of(Path(directory))
+        assert sorted(found) == sorted(line for lines in sent for line in lines)
+        oldest_first = sorted(files, key=lambda f: -int(f.name[len("app.jsonl.") :] or 0))
+        in_time_order = [
+            line for f in oldest_first for line in f.read_bytes().splitlines(keepends=True)
+        ]
+        for who in range(3):
+            mine = b'{"w":%d,' % who
+            assert [line for line in in_time_order if line.startswith(mine)] == sent[who]
+
+
+def test_a_writer_alone_holds_the_turn_until_another_takes_the_lock(tmp_path: Path) -> None:
+    """The turn passes to whoever took the lock last; the other writer loses it."""
+    if filesystem_type(tmp_path / "app.jsonl") not in ("ext4", "xfs", "btrfs", "tmpfs", "overlay"):
+        pytest.skip("the lock-free turn is only used on local filesystems")
+    first = RotatingJSONLWriter(tmp_path / "app.jsonl", 100_000, 1)
+    second = RotatingJSONLWriter(tmp_path / "app.jsonl", 100_000, 1)
+    try:
+        first.write_line(b"1\n")  # locked: takes the turn
+        assert first._turn is not None
+        assert first._turn.ours()
+        second.write_line(b"2\n")  # locked: takes the turn from the first
+        assert not first._turn.ours()
+        assert second._turn is not None
+        assert second._turn.ours()
+        first.write_line(b"3\n")  # locked again, and the turn is back
+        assert first._turn.ours()
+        assert not second._turn.ours()
+    finally:
+        first.close()
+        second.close()
+    assert (tmp_path / "app.jsonl").read_bytes() == b"1\n2\n3\n"
+
+
+def test_the_filesystem_of_a_path_is_found(tmp_path: Path) -> None:
+    assert filesystem_type(tmp_path / "app.jsonl") != ""
+    assert filesystem_type(Path("/proc/self/x")) == "proc"

@@ -8,6 +8,15 @@ So no record is written twice, split, or into a file that was already rotated
 away, and no file grows past ``max_bytes``. stdlib's RotatingFileHandler does
 none of this and corrupts shared files; batching keeps the lock cheap.
 
+The synchronous path (one record per call) may skip the lock: one ``write``
+with ``O_APPEND`` (which the kernel appends whole) and nothing else, while this
+process holds the lock-free turn (turn.py: no other process has taken the lock
+since our last locked write), the file is far from full (below seven eighths
+of ``max_bytes``) and the path was checked less than ``RECHECK_SECONDS`` ago
+(someone may have renamed or deleted the file). Otherwise the line takes the
+locked path above. So the bound, the whole lines and the rotation hold as
+with the lock, and a process writing alone pays one system call per record.
+
 A failed write (disk full, file deleted, permission lost) is truncated back,
 so no half line is left, counted as lost, and reported on stderr once per
 episode. The next batch tries again.
@@ -19,9 +28,18 @@ import errno
 import fcntl
 import os
 import sys
+import time
 from pathlib import Path
 
+from .turn import Turn
+
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+
+
+#: How long the unlocked path trusts that the path still names our file.
+RECHECK_SECONDS = 0.1
+#: The end of the file never compares below this: the locked path is next.
+_RECHECK_NOW = 1 << 62
 
 
 def lock_path_for(path: Path) -> Path:
@@ -111,6 +129,12 @@ class RotatingJSONLWriter:
         self._pid = -1
         self._identity = (-1, -1)  # (inode, device) of the file our descriptor is on
         self._closed = False
+        # The unlocked path: the file's end as last seen, the end beyond which a
+        # line needs the lock, and until when the path is trusted.
+        self._end = _RECHECK_NOW
+        self._unlocked_until = max_bytes - max_bytes // 8
+        self._trusted_until = 0.0
+        self._turn: Turn | None = None
         self._open()  # fail fast: an unwritable path is a setup error
 
     # --- descriptors --------------------------------------------------------------
@@ -124,6 +148,7 @@ class RotatingJSONLWriter:
             os.close(lock_fd)
             raise
         self._lock_fd, self._pid = lock_fd, os.getpid()
+        self._turn = Turn(lock_fd, self.path)
         self._use(fd)
 
     def _use(self, fd: int) -> None:
@@ -134,6 +159,9 @@ class RotatingJSONLWriter:
         self._fd, self._identity = fd, (found.st_ino, found.st_dev)
 
     def _close_descriptors(self) -> None:
+        if self._turn is not None:
+            self._turn.close()
+            self._turn = None
         for fd in (self._fd, self._lock_fd):
             if fd >= 0:
                 try:
@@ -142,6 +170,7 @@ class RotatingJSONLWriter:
                     pass
         self._fd = self._lock_fd = -1
         self._identity = (-1, -1)
+        self._end = _RECHECK_NOW
 
     def after_fork_in_child(self) -> None:
         """A child shares the parent's open file descriptions, and so its flock:
@@ -155,6 +184,45 @@ class RotatingJSONLWriter:
         self.report_if_still_failing()
 
     # --- writing --------------------------------------------------------------------
+
+    def write_line(self, line: bytes) -> None:
+        """Append one line, the synchronous path: without the lock while the file
+        is far from full and the path was checked a moment ago, else :meth:`write`.
+        The caller holds the pipeline's lock (no other thread swaps ``_fd``)."""
+        turn = self._turn
+        if (
+            self._end + len(line) <= self._unlocked_until
+            and turn is not None
+            and turn.ours()
+            and time.monotonic() < self._trusted_until
+        ):
+            if self._append_unlocked(line):
+                return
+            self._end = _RECHECK_NOW
+        self.write([line])
+
+    def _append_unlocked(self, line: bytes) -> bool:
+        try:
+            done = os.write(self._fd, line)
+            if done == len(line):
+                self._end += done
+                self.written += 1
+                return True
+            self._cut_piece(done)
+        except OSError:
+            pass  # the locked path reports it, or succeeds
+        return False
+
+    def _cut_piece(self, done: int) -> None:
+        """A short append (the disk filled up mid-line): cut the piece off, under the
+        lock, unless another process appended after it; the locked path retries."""
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            end = os.lseek(self._fd, 0, os.SEEK_CUR)
+            if os.fstat(self._fd).st_size == end:
+                os.ftruncate(self._fd, end - done)
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def write(self, lines: list[bytes]) -> int:
         """Append ``lines`` (each ending in a newline); return how many were written."""
@@ -187,6 +255,7 @@ class RotatingJSONLWriter:
             if size + sum(lengths) <= self.max_bytes:  # the common case: one write
                 self._append(b"".join(lines), size)
                 written = len(lines)
+                size += sum(lengths)
             else:
                 for rotate, start, end in plan_chunks(lengths, size, self.max_bytes):
                     if rotate:
@@ -197,8 +266,13 @@ class RotatingJSONLWriter:
                     size += sum(lengths[start:end])
         except OSError as error:
             self.errors.failed(len(lines) - written, error)
+            self._end = _RECHECK_NOW
         else:
             self.errors.succeeded()
+            self._end = size
+            self._trusted_until = time.monotonic() + RECHECK_SECONDS
+            if self._turn is not None:
+                self._turn.stamp()
         self.written += written
         return written
 

@@ -65,6 +65,18 @@ class Pipeline:
             console_level = console.level if console is not None else None
             self._fast = speedups.settings(identity, max_record_bytes, console_level, redactor)
 
+    def handle_one(self, record: logging.LogRecord) -> None:
+        """The synchronous path: one record, straight to the file's unlocked append
+        when C renders it and no other sink sees it; else :meth:`handle`."""
+        fast = self._fast
+        if fast is not None and self.file is not None:
+            found = speedups.lines((record,), fast)
+            if found is not None and (line := found[0]) is not None:
+                with self.lock:
+                    self.file.writer.write_line(line)
+                return
+        self.handle((record,))
+
     def handle(self, records: Sequence[logging.LogRecord]) -> None:
         if self.console_only is not None and len(records) == 1:
             self.console_line(records[0], self.console_only)  # the plain console, synchronously

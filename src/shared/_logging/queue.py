@@ -94,7 +94,7 @@ class PipelineHandler(NoLockHandleMixin, logging.Handler):
                 self.pipeline.console_line(record, console, on_caller=True)
             else:
                 capture(record)
-                self.pipeline.handle((record,))
+                self.pipeline.handle_one(record)
         except Exception:
             self.handleError(record)
 
