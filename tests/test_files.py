@@ -17,21 +17,23 @@ from shared._logging.turn import filesystem_type
 @given(
     lengths=st.lists(st.integers(min_value=1, max_value=300), max_size=60),
     size=st.integers(min_value=0, max_value=1000),
-    max_bytes=st.integers(min_value=300, max_value=1000),
+    max_bytes=st.integers(min_value=600, max_value=1000),
+    fresh=st.sampled_from([0, 0, 1, 256]),
 )
 def test_every_line_once_in_order_and_no_file_past_the_bound(
-    lengths: list[int], size: int, max_bytes: int
+    lengths: list[int], size: int, max_bytes: int, fresh: int
 ) -> None:
     """Chunks cover the lines once, in order; every file stays within max_bytes
-    (a file already past it is rotated before anything is added)."""
+    (a file already past it is rotated before anything is added), a fresh file
+    counted from the ``fresh`` bytes its notice takes (keep_first)."""
     size = min(size, max_bytes)
-    chunks = plan_chunks(lengths, size, max_bytes)
+    chunks = plan_chunks(lengths, size, max_bytes, fresh)
     covered = [i for _, start, end in chunks for i in range(start, end)]
     assert covered == list(range(len(lengths)))
     current = size
     for rotate, start, end in chunks:
         if rotate:
-            current = 0
+            current = fresh
         current += sum(lengths[start:end])
         assert current <= max_bytes
         assert end > start

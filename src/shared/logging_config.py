@@ -70,9 +70,12 @@ def setup_logging(
     rich_tracebacks: bool = False,
     max_log_bytes: int = F.DEFAULT_MAX_LOG_BYTES,
     backup_count: int = F.DEFAULT_BACKUP_COUNT,
+    keep_first: bool = False,
     console: bool = True,
     console_level: LevelLike | None = None,
     console_json: bool = False,
+    repeat_limit: int | None = F.DEFAULT_REPEAT_LIMIT,
+    repeat_window: float = F.DEFAULT_REPEAT_WINDOW_SECONDS,
     queue_size: int = F.DEFAULT_QUEUE_SIZE,
     overflow: str = "block",
     redact: bool = True,
@@ -105,10 +108,17 @@ def setup_logging(
     * **max_log_bytes** - rotate before a file would pass this size (>= 512).
     * **backup_count** - rotated files kept (``app.jsonl.1`` ... ``.N``);
       ``0`` truncates in place.
+    * **keep_first** - keep the run's first file (``app.jsonl.first``) through
+      every rotation, so the records that came first (the root cause of an
+      error storm, often) survive it; at most ``backup_count + 2`` files.
     * **console** - ``False`` keeps the console out entirely.
     * **console_level** - the console's own threshold; default: INFO and up
       when there is a file, everything the loggers let through otherwise.
     * **console_json** - print JSON lines on the console instead of human ones.
+    * **repeat_limit** - storm control on the console: records of one kind (same
+      logger, level, message template and exception type) print at most this
+      many times per **repeat_window** seconds, then one summary line says how
+      many were left out. The file keeps every record. ``None`` prints all.
     * **queue_size** - bound of the queue, in records.
     * **overflow** - when the queue is full: ``"block"`` waits for room
       (nothing lost), ``"drop"`` never waits and reports drops in one record.
@@ -128,9 +138,12 @@ def setup_logging(
         rich_tracebacks=rich_tracebacks,
         max_log_bytes=max_log_bytes,
         backup_count=backup_count,
+        keep_first=keep_first,
         console=console,
         console_level=console_level,
         console_json=console_json,
+        repeat_limit=repeat_limit,
+        repeat_window=repeat_window,
         queue_size=queue_size,
         overflow=overflow,
         redact=redact,
@@ -210,6 +223,7 @@ def init_rollout_logging(
         log_file=run_dir / "error_log.jsonl",
         logger_levels=logger_levels,
         use_queue_handler=use_queue_handler,
+        keep_first=True,  # the run's first records are its root cause, often
     )
     return run_dir
 
@@ -236,6 +250,7 @@ class _Installation:
         # (a console stream that logs, an exporter's warnings) reaches the file,
         # not logging.lastResort.
         self.handler.stop(F.FLUSH_TIMEOUT_SECONDS)
+        self.handler.pipeline.flush(final=True)  # storm summaries, while the console is ours
         root.removeHandler(self.handler)
         if self.console_handler is not None:
             root.removeHandler(self.console_handler)
@@ -309,7 +324,7 @@ def _console_handler(options: Options, pipeline: Pipeline) -> ConsoleHandler | N
     if console is None:
         return None
     stream = console.stream if isinstance(console, TextConsole) else sys.stderr
-    handler = ConsoleHandler(stream, options.console_level, pipeline.console_text)
+    handler = ConsoleHandler(stream, options.console_level, pipeline.console_text, console.storms)
     console.gate = handler
     return handler
 
@@ -363,7 +378,9 @@ def _open_writer(options: Options) -> RotatingJSONLWriter | None:
     from ._logging.files import RotatingJSONLWriter  # noqa: PLC0415
 
     try:
-        return RotatingJSONLWriter(options.log_file, options.max_log_bytes, options.backup_count)
+        return RotatingJSONLWriter(
+            options.log_file, options.max_log_bytes, options.backup_count, options.keep_first
+        )
     except OSError as error:
         raise type(error)(
             error.errno,
@@ -376,14 +393,18 @@ def _console_sink(options: Options) -> TextConsole | HandlerConsole | None:
     if not options.console:
         return None
     from ._logging.sinks import HandlerConsole, TextConsole  # noqa: PLC0415
+    from ._logging.storms import Storms  # noqa: PLC0415
 
+    storms = None
+    if options.repeat_limit is not None:
+        storms = Storms(options.repeat_limit, options.repeat_window)
     if options.use_rich:
-        return HandlerConsole(_rich_handler(options), options.console_level)
+        return HandlerConsole(_rich_handler(options), options.console_level, storms)
     from ._logging.console import ConsoleRenderer, want_colors  # noqa: PLC0415
 
     stream = sys.stderr
     renderer = None if options.console_json else ConsoleRenderer(colors=want_colors(stream))
-    return TextConsole(stream, options.console_level, renderer)
+    return TextConsole(stream, options.console_level, renderer, storms)
 
 
 def _rich_handler(options: Options) -> logging.Handler:
@@ -449,6 +470,7 @@ def _at_exit() -> None:
         return
     installation.handler.stop(F.FLUSH_TIMEOUT_SECONDS)
     pipeline = installation.handler.pipeline
+    pipeline.flush(final=True)  # storm summaries of windows still open
     if pipeline.otlp is not None:  # after the queue drained into it
         pipeline.otlp.close(F.OTLP_FLUSH_TIMEOUT_SECONDS)
     if pipeline.writer is not None:

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .storms import Storms
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -29,25 +32,33 @@ class ConsoleFormatter(logging.Formatter):
 
 
 class ConsoleLevelFilter(logging.Filter):
-    """The console's own level, as a filter: tqdm copies filters, not levels."""
+    """The console's own level and storm control, as a filter: tqdm copies
+    filters, not levels."""
 
-    def __init__(self, level: int) -> None:
+    def __init__(self, level: int, storms: Storms | None = None) -> None:
         super().__init__()
         self.level = level
+        self.storms = storms
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= self.level
+        if record.levelno < self.level:
+            return False
+        return self.storms is None or self.storms.admit(record)
 
 
 class ConsoleHandler(logging.StreamHandler[IO[str]]):
     """The stderr handler tools find; the pipeline prints for it while installed."""
 
     def __init__(
-        self, stream: IO[str], level: int, render: Callable[[logging.LogRecord], str]
+        self,
+        stream: IO[str],
+        level: int,
+        render: Callable[[logging.LogRecord], str],
+        storms: Storms | None = None,
     ) -> None:
         super().__init__(stream)
         self.setLevel(level)
-        self.addFilter(ConsoleLevelFilter(level))
+        self.addFilter(ConsoleLevelFilter(level, storms))
         self.setFormatter(ConsoleFormatter(render))
         #: True while the pipeline prints this handler's lines (between setup and
         #: shutdown); otherwise it is an ordinary StreamHandler.

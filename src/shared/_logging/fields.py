@@ -30,6 +30,10 @@ WRITER_CHUNK: Final = 128
 WRITER_YIELD_SECONDS: Final = 0.00005
 MAX_LINGER_SECONDS: Final = 0.05
 
+#: Storm control on the console: records of one kind printed per window.
+DEFAULT_REPEAT_LIMIT: Final = 5
+DEFAULT_REPEAT_WINDOW_SECONDS: Final = 10.0
+
 OVERFLOW_POLICIES: Final = ("block", "drop")
 STANDARD_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -53,6 +57,10 @@ LOCAL_RANK: Final = "local_rank"
 WORLD_SIZE: Final = "world_size"
 EXCEPTION: Final = "exception"
 STACK_INFO: Final = "stack_info"
+#: Only in the notice that starts each file after the first, with keep_first.
+LOG_FILE_INDEX: Final = "log_file_index"
+#: keep_first keeps the run's first file as ``app.jsonl.first``.
+KEPT_FILE_SUFFIX: Final = ".first"
 
 RESERVED_KEYS: Final = frozenset(
     {
@@ -89,3 +97,5 @@ NOT_EXTRA: Final = LOGRECORD_ATTRIBUTES | PRIVATE_ATTRIBUTES
 #: The smallest per-record (and so per-file) bound we accept: a truncated
 #: record still needs room for its timestamp, level, logger and marker.
 MIN_RECORD_BYTES: Final = 512
+#: Room kept at the start of each file after the first for its notice (keep_first).
+NOTICE_BYTES: Final = 256

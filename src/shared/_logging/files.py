@@ -26,11 +26,15 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
+from . import fields as F
+from .record import iso_utc
 from .turn import Turn
 
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -42,12 +46,33 @@ RECHECK_SECONDS = 0.1
 _RECHECK_NOW = 1 << 62
 
 
+_INDEX = re.compile(rb'[^\n]*"log_file_index":(\d+)')
+
+
 def lock_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.lock")
 
 
 def rotated_path(path: Path, index: int) -> Path:
     return path.with_name(f"{path.name}.{index}")
+
+
+def kept_path(path: Path) -> Path:
+    """Where ``keep_first`` keeps the run's first file: ``app.jsonl.first``."""
+    return path.with_name(path.name + F.KEPT_FILE_SUFFIX)
+
+
+def file_notice(index: int, kept_name: str) -> bytes:
+    """The line that starts file number ``index`` of a run with ``keep_first``:
+    logview reads the number to show where files were rotated away."""
+    document = {
+        F.TIMESTAMP: iso_utc(time.time()),
+        F.LEVEL: "INFO",
+        F.LOGGER: F.OWN_LOGGER,
+        F.MESSAGE: f"log file {index} of this run; its first records are kept in {kept_name}",
+        F.LOG_FILE_INDEX: index,
+    }
+    return json.dumps(document, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
 
 
 class WriteErrors:
@@ -91,11 +116,12 @@ class WriteErrors:
 Chunk = tuple[bool, int, int]
 
 
-def plan_chunks(lengths: list[int], size: int, max_bytes: int) -> list[Chunk]:
+def plan_chunks(lengths: list[int], size: int, max_bytes: int, fresh: int = 0) -> list[Chunk]:
     """How to append lines of these lengths to a file of ``size`` bytes so that no
     file passes ``max_bytes``: each chunk fills the file, the next one starts after
-    a rotation. A line longer than a whole file goes alone into an empty one (the
-    encoder bounds lines by the same limit, so only a tiny limit meets this)."""
+    a rotation, in a file that already holds up to ``fresh`` bytes (the notice of
+    ``keep_first``). A line longer than a whole file goes alone into a fresh one
+    (the encoder bounds lines by the same limit, so only a tiny limit meets this)."""
     chunks: list[Chunk] = []
     start, rotate = 0, False
     while start < len(lengths):
@@ -104,8 +130,8 @@ def plan_chunks(lengths: list[int], size: int, max_bytes: int) -> list[Chunk]:
             chunk_size += lengths[end]
             end += 1
         if end == start:  # the next line does not fit in what is left
-            if size > 0:
-                rotate, size = True, 0
+            if not rotate and size > 0:
+                rotate, size = True, fresh
                 continue
             end, chunk_size = start + 1, lengths[start]
         chunks.append((rotate, start, end))
@@ -118,10 +144,13 @@ def plan_chunks(lengths: list[int], size: int, max_bytes: int) -> list[Chunk]:
 class RotatingJSONLWriter:
     """Appends batches of complete lines to ``path``, rotating at ``max_bytes``."""
 
-    def __init__(self, path: Path, max_bytes: int, backup_count: int) -> None:
+    def __init__(
+        self, path: Path, max_bytes: int, backup_count: int, keep_first: bool = False
+    ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
+        self.keep_first = keep_first
         self.errors = WriteErrors(path)
         self.written = 0
         self._fd = -1
@@ -257,10 +286,10 @@ class RotatingJSONLWriter:
                 written = len(lines)
                 size += sum(lengths)
             else:
-                for rotate, start, end in plan_chunks(lengths, size, self.max_bytes):
+                fresh = F.NOTICE_BYTES if self.keep_first else 0
+                for rotate, start, end in plan_chunks(lengths, size, self.max_bytes, fresh):
                     if rotate:
-                        self._rotate()
-                        size = 0
+                        size = self._rotate()
                     self._append(b"".join(lines[start:end]), size)
                     written += end - start
                     size += sum(lengths[start:end])
@@ -304,16 +333,42 @@ class RotatingJSONLWriter:
                 pass
             raise
 
-    def _rotate(self) -> None:
-        if self.backup_count == 0:
+    def _rotate(self) -> int:
+        """Start a fresh file at the path; return its size (a notice line with
+        ``keep_first``, else 0)."""
+        index = self._file_index() if self.keep_first else 0
+        kept = kept_path(self.path)
+        if self.keep_first and not kept.exists():
+            # The run's first records (its root cause, often) outlive every rotation.
+            os.replace(self.path, kept)
+            self._use(os.open(self.path, _OPEN_FLAGS, 0o644))
+        elif self.backup_count == 0:
             os.ftruncate(self._fd, 0)
-            return
-        for index in range(self.backup_count - 1, 0, -1):
-            source = rotated_path(self.path, index)
-            if source.exists():
-                os.replace(source, rotated_path(self.path, index + 1))
-        os.replace(self.path, rotated_path(self.path, 1))
-        self._use(os.open(self.path, _OPEN_FLAGS, 0o644))
+        else:
+            for number in range(self.backup_count - 1, 0, -1):
+                source = rotated_path(self.path, number)
+                if source.exists():
+                    os.replace(source, rotated_path(self.path, number + 1))
+            os.replace(self.path, rotated_path(self.path, 1))
+            self._use(os.open(self.path, _OPEN_FLAGS, 0o644))
+        if not self.keep_first:
+            return 0
+        notice_line = file_notice(index + 1, kept.name)
+        self._append(notice_line, 0)
+        return len(notice_line)
+
+    def _file_index(self) -> int:
+        """The number of the file on the path in the run (0 for the first file),
+        from the notice that starts every later file."""
+        try:  # our descriptor is write-only; under the lock the path names its file
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                found = _INDEX.match(os.pread(fd, F.NOTICE_BYTES, 0))
+            finally:
+                os.close(fd)
+        except OSError:
+            return 0
+        return int(found.group(1)) if found else 0
 
     def report_if_still_failing(self) -> None:
         self.errors.report_if_still_failing()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -52,9 +53,12 @@ class Options:
     rich_tracebacks: bool
     max_log_bytes: int
     backup_count: int
+    keep_first: bool
     console: bool
     console_level: int
     console_json: bool
+    repeat_limit: int | None
+    repeat_window: float
     queue_size: int
     overflow: str
     redact: bool
@@ -67,8 +71,10 @@ class Options:
 
     @property
     def record_limit(self) -> int:
-        """Bytes one serialized record (with its newline) may take, file bound included."""
-        return min(self.max_record_bytes, self.max_log_bytes)
+        """Bytes one serialized record (with its newline) may take, file bound included
+        (less the notice that starts each file with keep_first)."""
+        room = self.max_log_bytes - (F.NOTICE_BYTES if self.keep_first else 0)
+        return min(self.max_record_bytes, room)
 
 
 def build_options(
@@ -81,9 +87,12 @@ def build_options(
     rich_tracebacks: bool,
     max_log_bytes: int,
     backup_count: int,
+    keep_first: bool,
     console: bool,
     console_level: LevelLike | None,
     console_json: bool,
+    repeat_limit: int | None,
+    repeat_window: float,
     queue_size: int,
     overflow: str,
     redact: bool,
@@ -119,9 +128,14 @@ def build_options(
         rich_tracebacks=bool(rich_tracebacks),
         max_log_bytes=_positive_int(max_log_bytes, "max_log_bytes", F.MIN_RECORD_BYTES),
         backup_count=_positive_int(backup_count, "backup_count", 0),
+        keep_first=bool(keep_first),
         console=bool(console),
         console_level=shown,
         console_json=bool(console_json),
+        repeat_limit=None
+        if repeat_limit is None
+        else _positive_int(repeat_limit, "repeat_limit", 1),
+        repeat_window=_seconds(repeat_window, "repeat_window"),
         queue_size=_positive_int(queue_size, "queue_size", 1),
         overflow=overflow,
         redact=bool(redact),
@@ -132,6 +146,14 @@ def build_options(
         service_name=_optional_name(service_name, "service_name"),
         otlp_headers=_headers(otlp_headers),
     )
+
+
+def _seconds(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def _endpoint(value: object) -> str | None:

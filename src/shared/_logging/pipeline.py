@@ -95,11 +95,12 @@ class Pipeline:
                     continue
                 parts, line = self._render(record)
                 for sink in sinks:
-                    if record.levelno >= sink.level:
+                    if sink.wants(record):
                         self._add(sink, record, parts, line)
             report = self._export_drops_line()
             if report and file is not None:
                 file.add_line(report)
+            self._add_summaries()
             for sink in sinks:
                 sink.flush()
 
@@ -119,24 +120,46 @@ class Pipeline:
 
         ``on_caller``: called synchronously from the logging call (see record_parts).
         """
-        if record.levelno < console.level or not console.shown():
+        if not console.shown():
             return
+        with self.lock:
+            wanted = console.wants(record)
+            summaries = console.storms.summaries() if console.storms is not None else []
+        if not wanted and not summaries:
+            return
+        text = "".join(self._console_text(r, console, on_caller) for r in summaries)
+        if wanted:
+            text += self._console_text(record, console, on_caller)
+        with self.lock:
+            console.added += 1 if wanted else 0
+            try:
+                console.stream.write(text)
+                console.stream.flush()
+            except Exception:  # noqa: S110 - a closed or broken console
+                pass
+
+    def _console_text(
+        self, record: logging.LogRecord, console: TextConsole, on_caller: bool
+    ) -> str:
         try:
             parts = record_parts(record, self.redactor, on_caller)
         except Exception as exc:
             parts, _ = self._fallback(record, exc)
         assert console.renderer is not None
         try:
-            line = console.renderer.render(record, parts)
+            return console.renderer.render(record, parts)
         except Exception as exc:  # hostile content the renderer choked on
-            line = console.renderer.render(record, self._fallback(record, exc)[0])
-        with self.lock:
-            console.added += 1
-            try:
-                console.stream.write(line)
-                console.stream.flush()
-            except Exception:  # noqa: S110 - a closed or broken console
-                pass
+            return console.renderer.render(record, self._fallback(record, exc)[0])
+
+    def _add_summaries(self, final: bool = False) -> None:
+        """Storm summaries of windows that ended (all of them when ``final``) to the
+        console; the caller holds the lock and flushes."""
+        console = self.console
+        if console is None or console.storms is None:
+            return
+        for summary in console.storms.summaries(final):
+            parts, line = self._render(summary)
+            self._add(console, summary, parts, line)
 
     def console_text(self, record: logging.LogRecord) -> str:
         """The console's text for one record, for the console handler's formatter."""
@@ -155,10 +178,12 @@ class Pipeline:
     def _line_for(self, record: logging.LogRecord, parts: Parts) -> bytes:
         return line_of(assemble(record, parts, self.identity), self.max_record_bytes)
 
-    def flush(self) -> None:
-        """Write what the console holds (the file is written as records come)."""
+    def flush(self, final: bool = False) -> None:
+        """Write what the console holds, storm summaries of ended windows included
+        (of every window with ``final``: at exit); the file is written as records come."""
         with self.lock:
-            if self.console is not None:
+            if self.console is not None and self.console.shown():
+                self._add_summaries(final)
                 self.console.flush()
 
     def _render(self, record: logging.LogRecord) -> tuple[Parts, bytes]:
@@ -222,6 +247,8 @@ class Pipeline:
             if self.closed:
                 return
             self.closed = True
+            if self.console is not None and self.console.shown():
+                self._add_summaries(final=True)  # a storm that was still going on
             for sink in self.sinks:
                 if sink is not self.file:
                     sink.close()

@@ -16,6 +16,7 @@ from . import fields as F
 from .console import ConsoleRenderer
 from .files import RotatingJSONLWriter
 from .record import Parts
+from .storms import Storms
 
 if TYPE_CHECKING:
     from .otlp import OTLPExport
@@ -26,6 +27,9 @@ class Sink(Protocol):
     level: int
     #: Whether :meth:`add` reads the JSON line (else it may be left unmade).
     needs_line: bool
+
+    def wants(self, record: logging.LogRecord) -> bool:
+        """Whether to add ``record`` (its level, and for a console its storm control)."""
 
     def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
         """Take one record (its redacted parts, and its JSON line if one was made)."""
@@ -49,6 +53,9 @@ class FileSink:
     def __init__(self, writer: RotatingJSONLWriter) -> None:
         self.writer = writer
         self._lines: list[bytes] = []
+
+    def wants(self, record: logging.LogRecord) -> bool:
+        return True
 
     def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
         self._lines.append(line)
@@ -74,17 +81,24 @@ class FileSink:
 
 
 class _Console:
-    """What both consoles share: a level, a count, and the gate of the console
-    handler on the root logger (console_handler.py): while a tool such as tqdm
-    or absl has taken that handler off, the tool prints and we don't."""
+    """What both consoles share: a level, storm control (storms.py), a count, and
+    the gate of the console handler on the root logger (console_handler.py):
+    while a tool such as tqdm or absl has taken that handler off, the tool
+    prints and we don't."""
 
     level: int
     needs_line = False
 
-    def __init__(self, level: int) -> None:
+    def __init__(self, level: int, storms: Storms | None = None) -> None:
         self.level = level
+        self.storms = storms
         self.added = 0
         self.gate: logging.Handler | None = None
+
+    def wants(self, record: logging.LogRecord) -> bool:
+        if record.levelno < self.level:
+            return False
+        return self.storms is None or self.storms.admit(record)
 
     def shown(self) -> bool:
         gate = self.gate
@@ -100,8 +114,14 @@ class _Console:
 class TextConsole(_Console):
     """Human lines, or JSON lines with ``json=True``, written once per batch."""
 
-    def __init__(self, stream: IO[str], level: int, renderer: ConsoleRenderer | None) -> None:
-        super().__init__(level)
+    def __init__(
+        self,
+        stream: IO[str],
+        level: int,
+        renderer: ConsoleRenderer | None,
+        storms: Storms | None = None,
+    ) -> None:
+        super().__init__(level, storms)
         self._stream = stream
         self.renderer = renderer  # None: JSON lines
         self.needs_line = renderer is None
@@ -135,8 +155,8 @@ class TextConsole(_Console):
 class HandlerConsole(_Console):
     """A stdlib handler as the console (rich's RichHandler), fed redacted copies."""
 
-    def __init__(self, handler: logging.Handler, level: int) -> None:
-        super().__init__(level)
+    def __init__(self, handler: logging.Handler, level: int, storms: Storms | None = None) -> None:
+        super().__init__(level, storms)
         self.handler = handler
 
     def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
@@ -164,6 +184,9 @@ class OTLPSink:
 
     def __init__(self, export: OTLPExport) -> None:
         self.export = export
+
+    def wants(self, record: logging.LogRecord) -> bool:
+        return True
 
     def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import re
 import sys
@@ -18,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
+
+from shared._logging import fields as F
 
 CHUNK: Final = 1 << 20
 MAX_LINE: Final = 16 << 20
@@ -80,7 +83,9 @@ def rotated_set(base: Path) -> list[Path]:
             if match:
                 numbered.append((int(match.group(1)), sibling))
     ordered = [p for _, p in sorted(numbered, reverse=True)]
-    return ordered + ([base] if base.exists() else [])
+    kept = base.with_name(base.name + F.KEPT_FILE_SUFFIX)  # keep_first: the run's first file
+    first = [kept] if kept in siblings else []
+    return first + ordered + ([base] if base.exists() else [])
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -144,9 +149,35 @@ def _pieces(source: Source, counters: Counters) -> Iterator[tuple[bytes, int]]:
     if not source.paths:
         yield from stream_pieces(stdin(), counters)
         return
-    for path in source.paths:
+    for index, path in enumerate(source.paths):
+        if index and source.paths[index - 1].name.endswith(F.KEPT_FILE_SUFFIX):
+            gap = rotated_away(path)
+            if gap:
+                yield gap, -1
         with open_binary(path) as handle:
             yield from stream_pieces(handle, counters)
+
+
+def rotated_away(path: Path) -> bytes:
+    """After the kept first file: a line marking the files rotated away before
+    ``path`` (b"" when none were), from the number its opening notice carries."""
+    try:
+        with open_binary(path) as handle:
+            head = handle.readline(4096)
+        notice = json.loads(head)
+        index = notice[F.LOG_FILE_INDEX]
+    except (OSError, ValueError, TypeError, KeyError, EOFError):
+        return b""
+    if not isinstance(index, int) or index <= 1:
+        return b""
+    document = {
+        F.TIMESTAMP: notice.get(F.TIMESTAMP),
+        F.LEVEL: "WARNING",
+        F.LOGGER: "logview",
+        F.MESSAGE: f"--- {index - 1} log files of this run were rotated away here ---",
+        "rotated_away_files": index - 1,
+    }
+    return json.dumps(document).encode()
 
 
 def stream_pieces(handle: BinaryIO, counters: Counters) -> Iterator[tuple[bytes, int]]:

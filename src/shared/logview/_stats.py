@@ -1,4 +1,11 @@
-"""``--stats``: counts per level and logger, time range, top messages, a histogram."""
+"""``--stats``: counts per level and logger, time range, the most repeated kinds of
+record, a histogram.
+
+A kind is what the console's storm control counts as one (storms.py): logger,
+level, exception type and the message with its numbers, hex ids and quoted
+values masked. The file holds rendered messages, not templates, so
+``"connect to %s failed"`` with different hosts is one kind on the console
+and one per host here unless the host is quoted."""
 
 from __future__ import annotations
 
@@ -7,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from shared._logging.console import escape_controls
+from shared._logging.storms import template_of
 
 from ._records import LEVELS, Record
 
-#: Distinct messages kept for the top list; beyond it the rarest are pruned, so
-#: memory stays bounded and the counts of very frequent messages stay exact.
-_MAX_MESSAGES: Final = 50_000
+#: Distinct kinds kept for the top list; beyond it the rarest are pruned, so
+#: memory stays bounded and the counts of very frequent kinds stay exact.
+_MAX_KINDS: Final = 50_000
 _BAR_WIDTH: Final = 40
 _MAX_BARS: Final = 30
 _STEPS: Final = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 86400, 604800)
@@ -23,7 +31,7 @@ class Stats:
     total: int = 0
     levels: Counter[str] = field(default_factory=Counter)
     loggers: Counter[str] = field(default_factory=Counter)
-    messages: Counter[str] = field(default_factory=Counter)
+    kinds: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     per_second: Counter[int] = field(default_factory=Counter)
     first: float | None = None
     last: float | None = None
@@ -34,9 +42,11 @@ class Stats:
         self.total += 1
         self.levels[record.level] += 1
         self.loggers[record.logger] += 1
-        self.messages[record.message[:200]] += 1
-        if len(self.messages) > _MAX_MESSAGES:
-            self.messages = Counter(dict(self.messages.most_common(_MAX_MESSAGES // 2)))
+        self.kinds[
+            (record.level, record.logger, _exception_type(record), template_of(record.message))
+        ] += 1
+        if len(self.kinds) > _MAX_KINDS:
+            self.kinds = Counter(dict(self.kinds.most_common(_MAX_KINDS // 2)))
         epoch = record.epoch()
         if epoch is None:
             return
@@ -57,9 +67,11 @@ class Stats:
         out.append("\nper logger (top 20):")
         for name, count in self.loggers.most_common(20):
             out.append(f"  {escape_controls(name):<40} {count:>10}")
-        out.append("\nmost repeated messages (top 10):")
-        for message, count in self.messages.most_common(10):
-            out.append(f"  {count:>10}  {escape_controls(message)[:100]}")
+        out.append("\nmost repeated kinds (top 10; numbers, ids and quoted values masked):")
+        for (level, logger, exception, template), count in self.kinds.most_common(10):
+            what = f"{exception}: " if exception else ""
+            text = escape_controls(f"{level} {logger}: {what}{template}")
+            out.append(f"  {count:>10}  {text[:140]}")
         out.extend(self._histogram())
         return "\n".join(out) + "\n"
 
@@ -83,6 +95,13 @@ class Stats:
             bar = "█" * max(1 if count else 0, round(count / peak * _BAR_WIDTH))
             lines.append(f"  {label} UTC {bar:<{_BAR_WIDTH}} {count}")
         return lines
+
+
+def _exception_type(record: Record) -> str:
+    exception = record.doc.get("exception")
+    if isinstance(exception, dict):
+        return str(exception.get("type", ""))
+    return ""
 
 
 def _duration(seconds: int) -> str:
