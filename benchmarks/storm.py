@@ -16,11 +16,14 @@ config runs in a fresh process. Reported, medians over the rounds:
 
 "Before" is ``repeat_limit=None`` (every record printed, as any stdlib
 handler does); "after" is the default storm control (``repeat_limit=5``).
+An older version without storm control runs the "before" rows only:
+``PYTHONPATH=/path/to/old/src python benchmarks/storm.py --only before``.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -47,7 +50,10 @@ def worker(config: str, seconds: float, directory: Path) -> dict[str, float]:
 
     from shared.logging_config import setup_logging, shutdown_logging
 
-    setup_logging(log_file=directory / "app.jsonl", **CONFIGS[config])
+    options = dict(CONFIGS[config])
+    if "repeat_limit" not in inspect.signature(setup_logging).parameters:
+        options.pop("repeat_limit", None)  # an older version (PYTHONPATH=old/src)
+    setup_logging(log_file=directory / "app.jsonl", **options)
     log = logging.getLogger("rollout")
     per_step = int(RATE * STEP)
     inside = 0.0
@@ -105,13 +111,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", help="run the configs whose name holds this word")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         config, seconds, directory = args.worker
         print(json.dumps(worker(config, float(seconds), Path(directory))))
         return
-    runs: dict[str, list[dict[str, float]]] = {config: [] for config in CONFIGS}
+    chosen = [c for c in CONFIGS if args.only is None or args.only in c]
+    runs: dict[str, list[dict[str, float]]] = {config: [] for config in chosen}
     for _ in range(args.rounds):  # interleaved: drift lands on every config alike
         for config, results in runs.items():
             results.append(run(config, args.seconds))

@@ -8,6 +8,7 @@ import logging
 import re
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,41 @@ def test_logview_stats_groups_a_storm_as_one_kind(tmp_path: Path) -> None:
     ).stdout
     assert re.search(r"\b3000  ERROR rollout: TimeoutError: request <n> failed", out), out
     assert re.search(r"\b3  WARNING rollout: checkpoint <n> saved", out), out
+
+
+# --- the caller's cost in a storm: one traceback formatted once ----------------------------
+
+
+def _fail(kind: int, detail: str) -> None:
+    values = {"a": 1}
+    if kind == 0:
+        raise TimeoutError(detail)
+    _ = values["b"] if kind == 1 else values["a"] + values["b"]  # KeyError('b') twice
+
+
+def test_repeated_tracebacks_are_the_same_text_stdlib_formats(tmp_path: Path) -> None:
+    """The storm cache gives each record the text traceback.format_exception
+    gives it: same place twice, another message, another line, another column of
+    the same line (the 3.11+ carets), a chained exception."""
+    setup_logging(log_file=tmp_path / "a.jsonl", console=False)
+    expected = []
+    cases = [(0, "x"), (0, "x"), (0, "y"), (1, ""), (2, ""), (1, ""), (2, ""), (0, "x")]
+    for kind, detail in cases:
+        try:
+            _fail(kind, detail)
+        except Exception as error:
+            expected.append("".join(traceback.format_exception(error)).rstrip("\n"))
+            logging.getLogger("t").exception("failed")
+    try:
+        try:
+            _fail(0, "inner")
+        except TimeoutError as inner:
+            raise RuntimeError("outer") from inner
+    except RuntimeError as error:
+        expected.append("".join(traceback.format_exception(error)).rstrip("\n"))
+        logging.getLogger("t").exception("chained")
+    shutdown_logging()
+    found = [r["exception"]["traceback"] for r in read_jsonl(tmp_path / "a.jsonl")]
+    assert found == expected
+    assert found[3] != found[4]  # the same error on the same line, another column
+    assert "^^^" in found[3] or sys.version_info < (3, 11)

@@ -51,16 +51,60 @@ def exception_type_name(exc_type: type[BaseException]) -> str:
 def exception_fields(exc_info: ExcInfo) -> dict[str, str]:
     """``{type, message, traceback}`` for a live exception, never raising."""
     exc_type, exc, tb = exc_info
+    message = safe_str(exc)
+    key = _traceback_key(exc_type, exc, tb, message)
+    text = _tracebacks.get(key) if key is not None else None
+    if text is None:
+        try:
+            lines = traceback.format_exception(exc_type, exc, tb, limit=-F.MAX_TRACEBACK_FRAMES)
+            text = "".join(lines).rstrip("\n")
+        except Exception as failure:  # a hostile __str__ deep inside a chained exception
+            text = f"<traceback unavailable: {type(failure).__name__}>"
+        if key is not None:
+            _remember(key, text)
+    return {"type": exception_type_name(exc_type), "message": message, "traceback": text}
+
+
+# In an error storm the same exception is raised at the same place thousands of
+# times a second, and formatting its traceback (frames walked, source lines
+# looked up) is most of what the caller pays: about 50 µs of 60. The text depends
+# only on the exception's type and message and on where each frame stood (its
+# code and instruction, which give the line and the 3.11+ position carets), so
+# those are the key. Chained, grouped, annotated and syntax errors are formatted
+# every time (their text depends on more).
+_tracebacks: dict[tuple[object, ...], str] = {}
+_TRACEBACKS_KEPT: Final = 256
+
+
+def _traceback_key(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, message: str
+) -> tuple[object, ...] | None:
+    if (
+        exc.__cause__ is not None
+        or exc.__context__ is not None
+        or isinstance(exc, SyntaxError | BaseExceptionGroup)
+        or "__notes__" in getattr(exc, "__dict__", ())
+    ):
+        return None
+    where: list[object] = [exc_type, message]
+    depth = 0
+    while tb is not None:
+        where.append(tb.tb_frame.f_code)
+        where.append(tb.tb_lasti)
+        tb = tb.tb_next
+        depth += 1
+        if depth > F.MAX_TRACEBACK_FRAMES:
+            return None  # deep recursion: rare, and the key would cost as much
+    return tuple(where)
+
+
+def _remember(key: tuple[object, ...], text: str) -> None:
     try:
-        lines = traceback.format_exception(exc_type, exc, tb, limit=-F.MAX_TRACEBACK_FRAMES)
-        text = "".join(lines).rstrip("\n")
-    except Exception as failure:  # a hostile __str__ deep inside a chained exception
-        text = f"<traceback unavailable: {type(failure).__name__}>"
-    return {
-        "type": exception_type_name(exc_type),
-        "message": safe_str(exc),
-        "traceback": text,
-    }
+        if len(_tracebacks) >= _TRACEBACKS_KEPT:
+            del _tracebacks[next(iter(_tracebacks))]  # the oldest: insertion order
+        _tracebacks[key] = text
+    except (KeyError, RuntimeError, StopIteration):  # another thread got there first
+        pass
 
 
 def live_exc_info(value: object) -> ExcInfo | None:
