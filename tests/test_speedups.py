@@ -198,6 +198,16 @@ _SECRET_SHAPES = [
     "-----BEGIN RSA PRIVATE KEY-----\nabc",
     "earer",
     "://",
+    # the gate folds case and counts token runs: each must reach Redactor.text
+    "PASSWORD=hunter22",
+    "Api_Key: Xk29dk3LmQ81zP0a",
+    "gsk_" + "Ab3" * 18,
+    "Zt4uicYLZIMglhj2lMI9iPfZFPRRAoZw",
+    "wandb login " + "0123456789abcdef" * 2 + "01234567",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlLXNpZw",
+    "host=db password=s3cr3t!x dbname=runs",
+    "token ",
+    "KEY",
 ]
 
 

@@ -34,6 +34,7 @@ static PyObject *D_KEYS[10];     /* timestamp ... thread_name, in document order
 static PyObject *REDACTED;
 static PyObject *KWNAMES;        /* ("default", "option") for the orjson call */
 static Py_ssize_t SHORTEST_SHAPE;  /* redact.SHORTEST_SHAPE */
+static Py_ssize_t TOKEN_RUN;       /* redact.TOKEN_RUN */
 static char URL_MARKER[16];       /* redact.URL_MARKER */
 static int configured = 0;
 
@@ -41,8 +42,9 @@ static int configured = 0;
 static PyObject *A_EXC_INFO, *A_STACK_INFO, *A_CREATED, *A_LEVELNAME, *A_LEVELNO, *A_NAME,
     *A_MODULE, *A_FUNCNAME, *A_LINENO, *A_PROCESS, *A_PROCESSNAME, *A_THREADNAME;
 
-/* The literal gate of Redactor.text: a string holding none of these (nor URL_MARKER)
- * is returned unchanged without a call to Python. Built once per batch. */
+/* The gate of Redactor.text: a string holding none of these literals in any case
+ * (nor URL_MARKER), and no run of TOKEN_RUN token characters, is returned
+ * unchanged without a call to Python. Built once per batch. */
 #define MAX_LITERALS 64
 typedef struct {
     int usable;                       /* 0: every long string goes to Redactor.text */
@@ -78,6 +80,8 @@ static int gate_add(Gate *gate, const char *text, Py_ssize_t size) {
     gate->text[gate->count] = text;
     gate->size[gate->count] = size;
     gate->first[(unsigned char)text[0]] = 1;
+    gate->first[(unsigned char)Py_TOLOWER(text[0])] = 1;
+    gate->first[(unsigned char)Py_TOUPPER(text[0])] = 1;
     gate->count++;
     return 1;
 }
@@ -98,23 +102,42 @@ static void gate_build(Gate *gate, PyObject *literals) {
     gate->usable = gate_add(gate, URL_MARKER, (Py_ssize_t)strlen(URL_MARKER));
 }
 
-/* Whether some literal of the gate occurs in value (any string kind). */
+/* A character a prefixed or bare token is made of (redact.py's gate: A-Za-z0-9_+/.~-). */
+static int token_char(Py_UCS4 c) {
+    return c < 128 && (Py_ISALNUM(c) || c == '_' || c == '+' || c == '/' || c == '.'
+                       || c == '~' || c == '-');
+}
+
+/* ASCII lower case; other characters as they are. */
+static Py_UCS4 fold(Py_UCS4 c) {
+    return c < 128 ? (Py_UCS4)Py_TOLOWER(c) : c;
+}
+
+/* Whether some literal of the gate occurs in value in any case, or a run of
+ * TOKEN_RUN token characters does (any string kind). */
 static int gate_hit(const Gate *gate, PyObject *value) {
     int kind = PyUnicode_KIND(value);
     const void *data = PyUnicode_DATA(value);
     Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    Py_ssize_t run = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        run = token_char(c) ? run + 1 : 0;
+        if (run >= TOKEN_RUN) {
+            return 1;
+        }
         if (c > 127 || !gate->first[c]) {
             continue;
         }
         for (int l = 0; l < gate->count; l++) {
             Py_ssize_t size = gate->size[l];
-            if ((Py_UCS4)(unsigned char)gate->text[l][0] != c || n - i < size) {
+            if ((Py_UCS4)(unsigned char)gate->text[l][0] != fold(c) || n - i < size) {
                 continue;
             }
             Py_ssize_t j = 1;
-            while (j < size && PyUnicode_READ(kind, data, i + j) == (Py_UCS4)(unsigned char)gate->text[l][j]) {
+            while (j < size
+                   && fold(PyUnicode_READ(kind, data, i + j))
+                          == (Py_UCS4)(unsigned char)gate->text[l][j]) {
                 j++;
             }
             if (j == size) {
@@ -525,23 +548,26 @@ static int intern(PyObject **slot, const char *text) {
 static PyObject *configure(PyObject *module, PyObject *config) {
     PyObject *not_extra, *reserved, *last_own, *captured, *document_keys, *redacted, *rename,
         *url_marker;
-    Py_ssize_t first_extra, shortest_shape;
+    Py_ssize_t first_extra, shortest_shape, token_run;
     if (!PyTuple_Check(config)) {
         PyErr_SetString(PyExc_TypeError, "configure(config: speedups.Config)");
         return NULL;
     }
-    if (!PyArg_ParseTuple(config, "O!O!nUO!O!UOnU;configure(config: speedups.Config)",
+    if (!PyArg_ParseTuple(config, "O!O!nUO!O!UOnUn;configure(config: speedups.Config)",
                           &PyFrozenSet_Type, &not_extra, &PyFrozenSet_Type, &reserved,
                           &first_extra, &last_own, &PyTuple_Type, &captured, &PyTuple_Type,
-                          &document_keys, &redacted, &rename, &shortest_shape, &url_marker)) {
+                          &document_keys, &redacted, &rename, &shortest_shape, &url_marker,
+                          &token_run)) {
         return NULL;
     }
     if (!PyUnicode_IS_ASCII(url_marker) || PyUnicode_GET_LENGTH(url_marker) >= 16
-        || shortest_shape < 0) {
-        PyErr_SetString(PyExc_ValueError, "configure: an ASCII url_marker, a shortest_shape");
+        || shortest_shape < 0 || token_run < 1) {
+        PyErr_SetString(PyExc_ValueError,
+                        "configure: an ASCII url_marker, a shortest_shape, a token_run");
         return NULL;
     }
     SHORTEST_SHAPE = shortest_shape;
+    TOKEN_RUN = token_run;
     strcpy(URL_MARKER, (const char *)PyUnicode_1BYTE_DATA(url_marker));
     Py_XSETREF(RENAME, Py_NewRef(rename));
     Py_XSETREF(LAST_CONTEXT, NULL);

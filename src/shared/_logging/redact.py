@@ -2,9 +2,15 @@
 
 Key names are split into words (``X-Api-Key`` -> ``x api key``, ``awsSecretKey``
 -> ``aws secret key``) and a key is secret when a word, or two or three
-neighbouring words run together, is a secret word. So ``access_token`` and
-``Authorization`` are redacted while ``num_tokens`` and ``max_tokens`` (counts
-that RL logs are full of) are not. Decisions are cached per key name.
+neighbouring words run together, is a secret word (``password``, ``apikey``,
+``wandbkey``, ``databaseurl``...), unless another of its words says it holds
+something about the secret rather than the secret (``auth_method``,
+``private_key_path``) or, for ``token``, that it is a count, an id or a metric
+of a language model (``eos_token_id``, ``mean_token_accuracy``). Decisions
+are cached per key name.
+
+Inside text (messages, string values, exceptions) the shapes of secret_shapes.py
+are masked, and ``key=value`` pairs whose key is secret by the same rule.
 """
 
 from __future__ import annotations
@@ -13,56 +19,114 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from . import secret_shapes as S
 from .fields import MAX_NESTING_DEPTH
 
-REDACTED: Final = "[REDACTED]"
+REDACTED: Final = S.REDACTED
+URL_MARKER: Final = S.URL_MARKER
 
 DEFAULT_SECRET_KEYS: Final = (
     "password", "passwd", "secret", "token", "api_key", "apikey", "authorization",
     "cookie", "credential", "private_key",
 )  # fmt: skip
-# Plurals and near-spellings of the words above that are still secrets.
-_EXTRA_SECRET_WORDS: Final = (
-    "passwords", "secrets", "cookies", "credentials", "pwd", "setcookie", "accesskey",
-    "secretkey", "clientsecret", "privatekeys", "auth",
+#: What a key holds the secret of: ``<qualifier>key``, ``<qualifier>pat`` are secrets.
+_QUALIFIERS: Final = (
+    "api", "access", "secret", "private", "client", "signing", "encryption", "master",
+    "license", "service", "account", "ssh", "gpg", "pgp", "aes", "hmac", "session",
+    "auth", "deploy", "personal", "webhook", "admin",
+    # providers research code talks to
+    "wandb", "openai", "anthropic", "claude", "hf", "huggingface", "github", "gitlab",
+    "aws", "gcp", "google", "gemini", "azure", "stripe", "slack", "groq", "xai",
+    "cohere", "replicate", "pinecone", "langsmith", "langchain", "mistral", "together",
+    "fireworks", "deepseek", "openrouter", "sentry", "databricks", "pypi", "npm",
+    "perplexity", "voyage", "jina", "tavily", "serpapi", "serper", "elevenlabs",
+    "deepgram", "assemblyai", "nvidia", "modal", "runpod", "bedrock", "comet", "neptune",
+    "clearml", "mlflow", "weave", "kaggle", "dashscope", "qwen", "moonshot", "zhipu",
 )  # fmt: skip
+_DATABASES: Final = (
+    "db", "database", "sqlalchemydatabase", "sqlalchemy", "mongo", "mongodb", "redis",
+    "postgres", "postgresql", "pg", "mysql", "mariadb", "amqp", "rabbitmq", "broker",
+    "celerybroker", "kafka", "elastic", "elasticsearch", "clickhouse", "neo4j",
+    "supabase", "connection", "conn", "webhook", "slackwebhook", "discordwebhook",
+)  # fmt: skip
+# Plurals, near-spellings and compounds of the secret words that are still secrets.
+_EXTRA_SECRET_WORDS: Final = (
+    "passwords", "secrets", "cookies", "credentials", "pwd", "setcookie", "privatekeys",
+    "auth", "passphrase", "jwt", "dsn", "signature", "sig", "serviceaccountjson",
+    "serviceaccountkey", "serviceaccountinfo", "serviceaccountcredentials",
+    "connectionstring", "connstr", "connstring", "csrftoken", "xsrftoken",
+    *(f"{q}{what}" for q in _QUALIFIERS for what in ("key", "pat", "token")),
+    *(f"{db}{what}" for db in _DATABASES for what in ("url", "uri", "dsn", "string")),
+    *(f"{who}pass" for who in ("db", "user", "admin", "root", "smtp", "mail", "email",
+                                "redis", "mysql", "postgres", "ftp", "ldap", "sudo")),
+)  # fmt: skip
+#: A key with one of these words holds something about a secret, not the secret.
+_ABOUT_WORDS: Final = frozenset(
+    {"method", "type", "mode", "source", "provider", "enabled", "required", "status",
+     "scheme", "kind", "endpoint", "domain", "host", "server", "flow", "backend",
+     "plugin", "strategy", "error", "errors", "failed", "failure", "success", "ok",
+     "attempts", "retries", "timeout", "latency", "version", "name", "names", "path",
+     "file", "dir", "directory", "scope", "scopes", "realm", "expiry", "expires",
+     "expiration", "ttl", "length", "len", "count", "env", "var", "variable",
+     "policy", "present", "set", "is", "has", "use", "uses", "valid", "invalid",
+     "rotated", "age", "prefix", "suffix", "hint", "field", "header", "param", "label"}
+)  # fmt: skip
+#: With "token", words that make the key a count, an id or a metric of a model.
+_MODEL_WORDS: Final = frozenset(
+    {"id", "ids", "count", "counts", "num", "number", "budget", "accuracy", "acc",
+     "entropy", "logprob", "logprobs", "logps", "logp", "type", "types", "len",
+     "length", "lengths", "level", "limit", "max", "min", "total", "usage", "rate",
+     "position", "positions", "pos", "index", "indices", "idx", "embedding",
+     "embeddings", "embed", "mask", "masks", "prob", "probs", "probability", "loss",
+     "losses", "per", "mean", "avg", "average", "sum", "freq", "frequency", "vocab",
+     "throughput", "speed", "latency", "generated", "prompt", "completion", "input",
+     "output", "new", "reward", "rewards", "kl", "ratio", "weight", "weights", "score",
+     "scores", "chunk", "window", "stride", "span", "offset", "offsets", "start", "end",
+     "bos", "eos", "pad", "unk", "sep", "cls", "special", "added", "text", "str",
+     "map", "list", "dict", "sample", "samples", "time", "step", "steps", "stats",
+     "histogram", "distribution", "dist", "last", "first", "next", "target", "label",
+     "labels", "value", "values", "norm", "grad", "logits", "attention",
+     "image", "vision", "audio", "think", "thinking", "reasoning", "answer", "cache",
+     "page", "continuation", "cursor", "pagination"}
+)  # fmt: skip
+#: Strong words that keep a "token" key secret whatever else it says.
+_SECRET_TOKEN_WORDS: Final = frozenset(
+    {"access", "refresh", "auth", "api", "bearer", "session", "csrf", "xsrf", "oauth",
+     "hf", "github", "gitlab", "slack", "personal", "secret", "private", "bot", "app"}
+)  # fmt: skip
+_SIGNATURE_NOT_SECRET: Final = frozenset(
+    {"model", "function", "func", "method", "schema", "input", "output", "call", "type"}
+)  # fmt: skip
+_PASSWORD_WORDS: Final = ("pass", "pwd", "passphrase")
 
-#: Credential shapes masked inside any string (message, values, tracebacks), each
-#: behind literals one of which it must contain: a few ``in`` checks decide that a
-#: string holds no secret far faster than any regex can (most strings hold none).
-DEFAULT_SECRET_SHAPES: Final = (
-    # Authorization: Bearer <token>
-    (("earer", "EARER"), r"(?i:(?<=bearer ))[A-Za-z0-9\-._~+/]+=*"),
-    # OpenAI (sk-..., sk-proj-...) and Anthropic (sk-ant-api03-...) keys
-    (("sk-",), r"\bsk-[A-Za-z0-9_\-]{16,}"),
-    # AWS access key ids
-    (
-        ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA"),
-        r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
-    ),
-    # PEM private keys, whole or cut short
-    (
-        ("PRIVATE KEY",),
-        r"-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)",
-    ),
-    # Hugging Face, GitHub and Slack tokens
-    (("hf_",), r"\bhf_[A-Za-z0-9]{30,}"),
-    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
-    (("xox",), r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-)
-
-#: The shortest string a built-in shape can match ("a://b:c@" or "Bearer x").
+#: The shortest string a built-in shape can match ("a://b:c@" or "pwd=abc1").
 #: No built-in shape fits in fewer characters (the C gate reads it from here).
 SHORTEST_SHAPE: Final = 8
-#: What every URL with a password holds; a string without it has none.
-URL_MARKER: Final = "://"
-_URL_PASSWORD: Final = re.compile(r"(?P<head>://[^\s:/?#@]+:)(?P<secret>[^\s@/?#]+)(?=@)")
-_WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+#: A run this long of token characters may hold a prefixed or a bare token.
+TOKEN_RUN: Final = 16
+_WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _MAX_CACHED_KEYS: Final = 4096
+#: A key, a separator, a value: ``key=value``, ``"key": "value"``, ``--key=value``.
+_KEY_VALUE: Final = re.compile(
+    r"(?<![\w.\-])(?P<key>-{0,2}[A-Za-z][\w.\-]{0,60}?)[\"']?[ \t]*(?:=>|:=|=|:)[ \t]*"
+    r"[\"']?(?P<s>[^\s\"',;&<>(){}\[\]]+)"
+)
+#: A secret word, a space, a value: ``secret Xk29...``, ``--api-key Xk29...``.
+_WORD_VALUE: Final = re.compile(
+    r"(?i)(?<![\w\-])(?P<key>--?[a-z][\w\-]{0,40}|secret|password|passwd|passphrase|"
+    r"api[_ ]?key|token)[ \t]+(?P<s>[^\s\"',;&<>(){}\[\]]{8,})"
+)
 
 
 def _normalise(word: str) -> str:
     return re.sub(r"[^a-z0-9]", "", word.lower())
+
+
+def _gate(literals: Iterable[str]) -> re.Pattern[str]:
+    """One search tells whether any rule could match: a literal (any case), a URL,
+    or a run of token characters long enough for a prefixed or a bare token."""
+    words = "|".join(sorted({re.escape(lit) for lit in literals}, key=len, reverse=True))
+    return re.compile(rf"(?i:{words})|[A-Za-z0-9_+/.~\-]{{{TOKEN_RUN}}}")
 
 
 class Redactor:
@@ -72,13 +136,11 @@ class Redactor:
         self,
         keys: Iterable[str],
         patterns: Iterable[str | re.Pattern[str]],
-        shapes: Iterable[tuple[tuple[str, ...], str]] = (),
+        shapes: bool = False,
     ) -> None:
         self._secret_words = frozenset(_normalise(k) for k in keys) | frozenset(_EXTRA_SECRET_WORDS)
-        self._shapes = tuple((literals, re.compile(p)) for literals, p in shapes)
-        # One pass over the string answers "could any shape be here?" for all of them.
-        every_literal = sorted({re.escape(lit) for literals, _ in shapes for lit in literals})
-        self._any_literal = re.compile("|".join(every_literal)) if every_literal else None
+        self._shapes = shapes
+        self._gate = _gate(S.GATE_LITERALS) if shapes else None
         compiled = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
         self._patterns = tuple(compiled)
         self._key_cache: dict[str, bool] = {}
@@ -89,16 +151,17 @@ class Redactor:
         extra_keys: Iterable[str] = (),
         extra_patterns: Iterable[str | re.Pattern[str]] = (),
     ) -> Redactor:
-        return cls([*DEFAULT_SECRET_KEYS, *extra_keys], extra_patterns, DEFAULT_SECRET_SHAPES)
+        return cls([*DEFAULT_SECRET_KEYS, *extra_keys], extra_patterns, shapes=True)
 
     def fast_path_settings(
         self,
-    ) -> tuple[dict[str, bool], tuple[str, ...], bool, Callable[[str], str]]:
+    ) -> tuple[dict[str, bool], tuple[str, ...] | None, bool, Callable[[str], str]]:
         """What the C hot path needs to take the same decisions as :meth:`mapping`:
-        the key cache (it redacts only keys judged here already), the shapes'
-        literals (a string with none of them, nor "://", is left as it is) and
-        :meth:`text` for the strings that pass that gate."""
-        literals = tuple(literal for literals, _ in self._shapes for literal in literals)
+        the key cache (it redacts only keys judged here already), the gate's
+        literals (a string with none of them in any case, no "://" and no run of
+        TOKEN_RUN token characters is left as it is) and :meth:`text` for the
+        strings that pass that gate."""
+        literals = S.GATE_LITERALS if self._shapes else ()
         return self._key_cache, literals, bool(self._patterns), self.text
 
     # --- keys ---------------------------------------------------------------------
@@ -107,13 +170,26 @@ class Redactor:
         known = self._key_cache.get(key)
         if known is not None:
             return known
-        words = [w.lower() for w in _WORD_SPLIT.split(key) if w]
-        joined = {"".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words))}
-        secret = not joined.isdisjoint(self._secret_words)
+        secret = self._judge_key(key)
         if len(self._key_cache) >= _MAX_CACHED_KEYS:
             self._key_cache.clear()
         self._key_cache[key] = secret
         return secret
+
+    def _judge_key(self, key: str) -> bool:
+        words = [w.lower() for w in _WORD_SPLIT.split(key) if w]
+        if words == ["pass"]:
+            return True
+        joined = {"".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words))}
+        if joined.isdisjoint(self._secret_words):
+            return False
+        present = set(words)
+        if not present.isdisjoint(_ABOUT_WORDS):
+            return False  # auth_method, private_key_path, password_length
+        if "token" in present and not present.isdisjoint(_MODEL_WORDS):
+            return not present.isdisjoint(_SECRET_TOKEN_WORDS)  # eos_token_id: a number
+        # An MLflow model signature is a schema, not a secret.
+        return "signature" not in present or present.isdisjoint(_SIGNATURE_NOT_SECRET)
 
     # --- strings ------------------------------------------------------------------
 
@@ -121,23 +197,55 @@ class Redactor:
         """``value`` with every known credential shape masked."""
         if len(value) < SHORTEST_SHAPE and not self._patterns:
             return value  # too short for any built-in shape: the most common case
-        if (
-            len(value) >= SHORTEST_SHAPE  # no built-in shape fits in fewer characters
-            and self._any_literal is not None
-            and self._any_literal.search(value) is not None
-        ):
-            for literals, shape in self._shapes:
-                for literal in literals:
-                    if literal in value:
-                        value = shape.sub(REDACTED, value)
-                        break
+        gate = self._gate
+        if len(value) >= SHORTEST_SHAPE and gate is not None and gate.search(value):
+            value = self._shapes_masked(value)
         for pattern in self._patterns:
             # search first: most strings hold no secret, and search allocates nothing
             if pattern.search(value) is not None:
                 value = pattern.sub(REDACTED, value)
-        if len(value) >= SHORTEST_SHAPE and URL_MARKER in value:
-            value = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}", value)
         return value
+
+    def _shapes_masked(self, value: str) -> str:
+        if len(value) >= 19:  # the shortest prefixed token
+            value = S.PREFIXED.sub(S.judge_prefixed, value)
+        lowered = value.lower()
+        for literals, rule, replace in S.STRUCTURES:
+            for literal in literals:
+                if literal in lowered:
+                    value = rule.sub(replace, value)
+                    break
+        for literal in S.KEY_VALUE_LITERALS:
+            if literal in lowered:
+                value = _KEY_VALUE.sub(self._key_value, value)
+                value = _WORD_VALUE.sub(self._word_value, value)
+                break
+        if len(value) >= S.BARE_RUN:
+            value = S.BARE.sub(S.judge_bare, value)
+        return value
+
+    def _key_value(self, match: re.Match[str]) -> str:
+        """``key=value`` in text: masked when the key is secret and the value is one
+        (a password: anything but a placeholder; others: a random-looking value)."""
+        key = match.group("key").lstrip("-")
+        secret = match.group("s")
+        if not self.is_secret_key(key) or secret.lower() in S.PLACEHOLDERS:
+            return match.group(0)
+        if URL_MARKER in secret or S.looks_random(secret, 8):
+            return _masked(match)
+        if not any(word in key.lower() for word in _PASSWORD_WORDS):
+            return match.group(0)
+        # A password can be anything; after a colon, a plain word is prose
+        # ("password: incorrect"), after "=" it is the value.
+        plain_word = secret.isalpha() and secret.islower()
+        return match.group(0) if plain_word and "=" not in match.group(0) else _masked(match)
+
+    def _word_value(self, match: re.Match[str]) -> str:
+        """``secret <value>``, ``--api-key <value>``: masked when the value looks random."""
+        key = match.group("key").lstrip("-")
+        if key.startswith(("-",)) or not self.is_secret_key(key.replace(" ", "_")):
+            return match.group(0)
+        return _masked(match) if S.looks_random(match.group("s"), 8) else match.group(0)
 
     def value(  # noqa: PLR0911 - one early return per kind of value
         self, value: object, depth: int = 0, path: set[int] | None = None
@@ -194,3 +302,10 @@ class Redactor:
             else:
                 out[key] = self.value(item, depth, path)
         return out
+
+
+def _masked(match: re.Match[str]) -> str:
+    """The match with its group ``s`` masked."""
+    whole = match.group(0)
+    start, end = match.start("s") - match.start(), match.end("s") - match.start()
+    return whole[:start] + REDACTED + whole[end:]

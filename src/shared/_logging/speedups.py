@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import encode
 from . import fields as F
 from .record import first_extra_index, renamed_fields
-from .redact import REDACTED, SHORTEST_SHAPE, URL_MARKER
+from .redact import REDACTED, SHORTEST_SHAPE, TOKEN_RUN, URL_MARKER
 
 if TYPE_CHECKING:
     from .redact import Redactor
@@ -37,6 +37,7 @@ class Config(NamedTuple):
     rename: Callable[[list[tuple[str, object]]], dict[str, object]]  # record.renamed_fields
     shortest_shape: int  # a shorter string holds no built-in secret shape
     url_marker: str  # a string without it holds no URL password
+    token_run: int  # a string without such a run of token characters holds no token
 
 
 class Settings(NamedTuple):
@@ -47,7 +48,7 @@ class Settings(NamedTuple):
     console_level: int  # records at or above it need the Python path (parts)
     redact: bool
     key_cache: dict[str, bool]  # Redactor's judged keys
-    literals: tuple[str, ...] | None  # the shapes' literal prefilter, None: no gate
+    literals: tuple[str, ...] | None  # the gate's literals (any case), None: no gate
     has_patterns: bool  # user patterns: every string goes to Redactor.text
     text: Callable[[str], str] | None  # Redactor.text
     dumps: Callable[..., bytes]  # orjson.dumps
@@ -74,6 +75,7 @@ def config() -> Config:
         rename=renamed_fields,
         shortest_shape=SHORTEST_SHAPE,
         url_marker=URL_MARKER,
+        token_run=TOKEN_RUN,
     )
 
 
