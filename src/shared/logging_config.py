@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._logging import fields as F
 from ._logging.options import LevelLike, Options, build_options
@@ -40,6 +40,7 @@ __all__ = [
     "flush_logging",
     "init_rollout_logging",
     "logging_stats",
+    "ray_runtime_env",
     "setup_logging",
     "shutdown_logging",
 ]
@@ -157,6 +158,22 @@ def setup_logging(
     with _lock:
         installation = _build(options)  # may raise: nothing has changed yet
         _swap_in(installation)
+    _announce_environment_levels()
+
+
+def _announce_environment_levels() -> None:
+    """One INFO record when the environment overrode the code's levels (whatever
+    the levels now are: the record says why they are what they are)."""
+    from ._logging.options import environment_levels  # noqa: PLC0415
+
+    text = environment_levels(os.environ).text
+    if text:
+        logger = logging.getLogger(F.OWN_LOGGER)
+        record = logger.makeRecord(
+            logger.name, logging.INFO, __file__, 0,
+            "levels from the environment: %s", (text,), None, func="setup_logging",
+        )  # fmt: skip
+        logger.handle(record)
 
 
 def shutdown_logging() -> None:
@@ -226,6 +243,33 @@ def init_rollout_logging(
         keep_first=True,  # the run's first records are its root cause, often
     )
     return run_dir
+
+
+def ray_runtime_env(base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A Ray ``runtime_env`` that configures every worker process like this driver.
+
+        run_dir = init_rollout_logging("grpo")
+        ray.init(runtime_env=ray_runtime_env({"pip": ["datasets"]}))
+
+    ``base`` is your own runtime_env, merged (its ``env_vars`` kept, its
+    ``worker_process_setup_hook`` run after ours). Each worker writes
+    ``<stem>.<host>-<pid>.jsonl`` beside the driver's file, synchronously (a
+    ``ray.kill`` loses nothing already logged), and its records carry
+    ``job_id``, ``node_id``, ``worker_id``, and ``actor_id``/``actor_name`` or
+    ``task_id``/``task_name``. ``SHARED_LOGGING_LEVEL`` and
+    ``SHARED_LOGGING_LOGGER_LEVELS`` reach the workers too. Needs the ``ray``
+    extra, and ``setup_logging(log_file=...)`` or ``init_rollout_logging`` first.
+    """
+    from ._logging.ray_workers import runtime_env  # noqa: PLC0415 - Ray users only
+
+    installation = _current
+    return runtime_env(installation.options if installation else None, base)
+
+
+def _current_handler() -> logging.Handler | None:
+    """Our handler on the root logger now (for the Ray worker hook's filter)."""
+    installation = _current
+    return installation.handler if installation is not None else None
 
 
 # --- the installation ---------------------------------------------------------------
@@ -324,7 +368,7 @@ def _console_handler(options: Options, pipeline: Pipeline) -> ConsoleHandler | N
     if console is None:
         return None
     stream = console.stream if isinstance(console, TextConsole) else sys.stderr
-    handler = ConsoleHandler(stream, options.console_level, pipeline.console_text, console.storms)
+    handler = ConsoleHandler(stream, console.level, pipeline.console_text, console.storms)
     console.gate = handler
     return handler
 
@@ -398,13 +442,25 @@ def _console_sink(options: Options) -> TextConsole | HandlerConsole | None:
     storms = None
     if options.repeat_limit is not None:
         storms = Storms(options.repeat_limit, options.repeat_window)
+    level, tag = _rank_console_policy(options.console_level)
     if options.use_rich:
-        return HandlerConsole(_rich_handler(options), options.console_level, storms)
+        return HandlerConsole(_rich_handler(options), level, storms)
     from ._logging.console import ConsoleRenderer, want_colors  # noqa: PLC0415
 
     stream = sys.stderr
-    renderer = None if options.console_json else ConsoleRenderer(colors=want_colors(stream))
-    return TextConsole(stream, options.console_level, renderer, storms)
+    renderer = None if options.console_json else ConsoleRenderer(want_colors(stream), tag)
+    return TextConsole(stream, level, renderer, storms)
+
+
+def _rank_console_policy(level: int) -> tuple[int, str]:
+    """Under a launcher with several ranks (torchrun, accelerate, srun with RANK and
+    WORLD_SIZE set): rank 0 prints from the console level up; the others print
+    WARNING and up, each line tagged with the rank, so eight ranks do not print
+    everything eight times. The files get every rank's records."""
+    rank, world = os.environ.get("RANK", ""), os.environ.get("WORLD_SIZE", "")
+    if not (rank.isdigit() and world.isdigit()) or int(world) <= 1 or int(rank) == 0:
+        return level, ""
+    return max(level, logging.WARNING), f"[rank {int(rank)}] "
 
 
 def _rich_handler(options: Options) -> logging.Handler:

@@ -592,7 +592,24 @@ static PyObject *configure(PyObject *module, PyObject *config) {
     Py_RETURN_NONE;
 }
 
+/* gate(value, literals) -> bool: whether Redactor.text could change value (the
+ * gate above, for the Python path: one pass in C instead of a regex per literal). */
+static PyObject *gate(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "gate(value: str, literals: tuple[str, ...])");
+        return NULL;
+    }
+    Gate found;
+    gate_build(&found, args[1]);
+    if (!found.usable) {
+        Py_RETURN_TRUE;
+    }
+    return PyBool_FromLong(gate_hit(&found, args[0]));
+}
+
 static PyMethodDef methods[] = {
+    {"gate", (PyCFunction)(void (*)(void))gate, METH_FASTCALL,
+     "gate(value, literals) -> bool (False: no redaction rule can change value)"},
     {"lines", (PyCFunction)(void (*)(void))lines, METH_FASTCALL,
      "lines(records, settings) -> list of bytes or None (None: render it in Python)"},
     {"configure", configure, METH_O, "configure(config: speedups.Config)"},

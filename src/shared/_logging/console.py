@@ -149,8 +149,10 @@ def _indented(lines: list[str], escape: Callable[[str], str]) -> str:
 class ConsoleRenderer:
     """Renders a record document as one human line (plus an indented traceback)."""
 
-    def __init__(self, colors: bool) -> None:
+    def __init__(self, colors: bool, tag: str = "") -> None:
         self.colors = colors
+        #: Put before each line: "[rank 3] " under a launcher with several ranks.
+        self.tag = tag
         self._second: tuple[int, str] = (-1, "")
         self._level = LevelLabels(colors)
 
@@ -176,7 +178,7 @@ class ConsoleRenderer:
             exception.get("traceback", "") if exception is not None else None,
             parts.stack_info,
         )
-        return compose(
+        line = compose(
             self._clock(state["created"]),
             self._level.known.get(level) or self._level(level),
             logger,
@@ -185,3 +187,4 @@ class ConsoleRenderer:
             blocks,
             *((DIM, RESET) if self.colors else ()),
         )
+        return self.tag + line if self.tag else line

@@ -75,6 +75,10 @@ FRAME_KEYS: Final = RESERVED_KEYS - {RANK, LOCAL_RANK, WORLD_SIZE}
 #: An ``extra`` or context key that collides with one of ours is kept under this prefix.
 COLLISION_PREFIX: Final = "extra_"
 
+#: Levels for a run whose code you cannot edit; they override what the code passed.
+LEVEL_VARIABLE: Final = "SHARED_LOGGING_LEVEL"
+LOGGER_LEVELS_VARIABLE: Final = "SHARED_LOGGING_LOGGER_LEVELS"
+
 #: Launcher variables (torchrun, accelerate) copied into every record as integers.
 RANK_ENVIRONMENT: Final = ((RANK, "RANK"), (LOCAL_RANK, "LOCAL_RANK"), (WORLD_SIZE, "WORLD_SIZE"))
 

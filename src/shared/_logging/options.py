@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import NamedTuple
 
 from . import fields as F
 
@@ -103,12 +105,19 @@ def build_options(
     service_name: str | None = None,
     otlp_headers: Mapping[str, str] | None = None,
 ) -> Options:
-    """Check every argument of ``setup_logging``; raise naming the bad value."""
+    """Check every argument of ``setup_logging``; raise naming the bad value.
+
+    ``SHARED_LOGGING_LEVEL`` and ``SHARED_LOGGING_LOGGER_LEVELS`` in the
+    environment override ``level`` and add to (or override) ``logger_levels``."""
     root_level = parse_level(level, "level")
-    levels = tuple(
-        (_logger_name(name), parse_level(value, f"logger {name!r}"))
+    levels = {
+        _logger_name(name): parse_level(value, f"logger {name!r}")
         for name, value in (logger_levels or {}).items()
-    )
+    }
+    overrides = environment_levels(os.environ)
+    if overrides.level is not None:
+        root_level = overrides.level
+    levels.update(overrides.loggers)
     path = Path(log_file) if log_file is not None else None
     if path is not None and (str(log_file) == "" or path.is_dir()):
         raise ValueError(f"log_file {str(log_file)!r} is not a file path")
@@ -123,7 +132,7 @@ def build_options(
         level=root_level,
         log_file=path,
         use_queue_handler=bool(use_queue_handler),
-        logger_levels=levels,
+        logger_levels=tuple(levels.items()),
         use_rich=bool(use_rich),
         rich_tracebacks=bool(rich_tracebacks),
         max_log_bytes=_positive_int(max_log_bytes, "max_log_bytes", F.MIN_RECORD_BYTES),
@@ -146,6 +155,33 @@ def build_options(
         service_name=_optional_name(service_name, "service_name"),
         otlp_headers=_headers(otlp_headers),
     )
+
+
+class EnvironmentLevels(NamedTuple):
+    level: int | None
+    loggers: dict[str, int]
+    #: "SHARED_LOGGING_LEVEL=DEBUG, ..." as set, for the announcement; "" when unset.
+    text: str
+
+
+def environment_levels(environ: Mapping[str, str]) -> EnvironmentLevels:
+    """The levels the environment sets; a bad value raises naming the variable."""
+    level_text = environ.get(F.LEVEL_VARIABLE, "").strip()
+    loggers_text = environ.get(F.LOGGER_LEVELS_VARIABLE, "").strip()
+    level = parse_level(level_text, f"{F.LEVEL_VARIABLE}={level_text!r}") if level_text else None
+    loggers: dict[str, int] = {}
+    for item in filter(None, (piece.strip() for piece in loggers_text.split(","))):
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            raise ValueError(
+                f"{F.LOGGER_LEVELS_VARIABLE}={loggers_text!r}: {item!r} is not name=LEVEL; "
+                "write it like 'bifrost=DEBUG,httpx=WARNING'"
+            )
+        what = f"logger {name.strip()!r} in {F.LOGGER_LEVELS_VARIABLE}={loggers_text!r}"
+        loggers[name.strip()] = parse_level(value.strip(), what)
+    shown = [f"{F.LEVEL_VARIABLE}={level_text}"] if level_text else []
+    shown += [f"{F.LOGGER_LEVELS_VARIABLE}={loggers_text}"] if loggers else []
+    return EnvironmentLevels(level, loggers, ", ".join(shown))
 
 
 def _seconds(value: object, name: str) -> float:

@@ -56,7 +56,7 @@ _EXTRA_SECRET_WORDS: Final = (
     "serviceaccountkey", "serviceaccountinfo", "serviceaccountcredentials",
     "connectionstring", "connstr", "connstring", "csrftoken", "xsrftoken",
     *(f"{q}{what}" for q in _QUALIFIERS for what in ("key", "pat", "token")),
-    *(f"{db}{what}" for db in _DATABASES for what in ("url", "uri", "dsn", "string")),
+    *(f"{db}{what}" for db in _DATABASES for what in ("url", "uri", "dsn")),
     *(f"{who}pass" for who in ("db", "user", "admin", "root", "smtp", "mail", "email",
                                 "redis", "mysql", "postgres", "ftp", "ldap", "sudo")),
 )  # fmt: skip
@@ -106,6 +106,7 @@ SHORTEST_SHAPE: Final = 8
 TOKEN_RUN: Final = 16
 _WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _MAX_CACHED_KEYS: Final = 4096
+_CACHED_TEXT_LENGTH: Final = 256
 #: A key, a separator, a value: ``key=value``, ``"key": "value"``, ``--key=value``.
 _KEY_VALUE: Final = re.compile(
     r"(?<![\w.\-])(?P<key>-{0,2}[A-Za-z][\w.\-]{0,60}?)[\"']?[ \t]*(?:=>|:=|=|:)[ \t]*"
@@ -122,11 +123,27 @@ def _normalise(word: str) -> str:
     return re.sub(r"[^a-z0-9]", "", word.lower())
 
 
-def _gate(literals: Iterable[str]) -> re.Pattern[str]:
-    """One search tells whether any rule could match: a literal (any case), a URL,
-    or a run of token characters long enough for a prefixed or a bare token."""
-    words = "|".join(sorted({re.escape(lit) for lit in literals}, key=len, reverse=True))
-    return re.compile(rf"(?i:{words})|[A-Za-z0-9_+/.~\-]{{{TOKEN_RUN}}}")
+_TOKEN_RUN_PATTERN: Final = re.compile(rf"[A-Za-z0-9_+/.~\-]{{{TOKEN_RUN}}}")
+_TOKEN_RUNS: Final = re.compile(rf"[A-Za-z0-9_+/.~=\-]{{{TOKEN_RUN},}}")
+#: What the "secret <value>" rule needs in the lower-cased text.
+_WORD_VALUE_LITERALS: Final = ("secret", "passw", "passphrase", "api", "--", "token ")
+_native_gate: list[Callable[[str, tuple[str, ...]], bool]] = []
+
+
+def use_native_gate(gate: Callable[[str, tuple[str, ...]], bool]) -> None:
+    """The C extension's gate (speedups.py hands it over when it loads)."""
+    _native_gate[:] = [gate]
+
+
+def _python_gate(literals: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether any rule could match: a literal in any case (a URL's "://" among
+    them), or a run of token characters long enough for a prefixed or bare token."""
+    words = re.compile("|".join(sorted(map(re.escape, literals), key=len, reverse=True)))
+
+    def gate(value: str) -> bool:
+        return bool(_TOKEN_RUN_PATTERN.search(value) or words.search(value.lower()))
+
+    return gate
 
 
 class Redactor:
@@ -138,12 +155,18 @@ class Redactor:
         patterns: Iterable[str | re.Pattern[str]],
         shapes: bool = False,
     ) -> None:
-        self._secret_words = frozenset(_normalise(k) for k in keys) | frozenset(_EXTRA_SECRET_WORDS)
+        own_words = frozenset(_normalise(k) for k in keys)
+        self._secret_words = own_words | frozenset(_EXTRA_SECRET_WORDS)
         self._shapes = shapes
-        self._gate = _gate(S.GATE_LITERALS) if shapes else None
+        # The gate's literals: the rules' own, and every secret word given here
+        # (a key=value pair under any of them may hold a short secret).
+        extra = own_words - frozenset(_normalise(k) for k in DEFAULT_SECRET_KEYS)
+        self._literals = tuple(sorted({*S.GATE_LITERALS, *extra})) if shapes else ()
+        self._python_gate = _python_gate(self._literals) if shapes else None
         compiled = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
         self._patterns = tuple(compiled)
         self._key_cache: dict[str, bool] = {}
+        self._text_cache: dict[str, str] = {}
 
     @classmethod
     def default(
@@ -161,8 +184,7 @@ class Redactor:
         literals (a string with none of them in any case, no "://" and no run of
         TOKEN_RUN token characters is left as it is) and :meth:`text` for the
         strings that pass that gate."""
-        literals = S.GATE_LITERALS if self._shapes else ()
-        return self._key_cache, literals, bool(self._patterns), self.text
+        return self._key_cache, self._literals, bool(self._patterns), self.text
 
     # --- keys ---------------------------------------------------------------------
 
@@ -197,31 +219,48 @@ class Redactor:
         """``value`` with every known credential shape masked."""
         if len(value) < SHORTEST_SHAPE and not self._patterns:
             return value  # too short for any built-in shape: the most common case
-        gate = self._gate
-        if len(value) >= SHORTEST_SHAPE and gate is not None and gate.search(value):
-            value = self._shapes_masked(value)
+        if len(value) >= SHORTEST_SHAPE and self._python_gate is not None:
+            native = _native_gate[0] if _native_gate else None
+            if native(value, self._literals) if native else self._python_gate(value):
+                value = self._shapes_masked_cached(value)
         for pattern in self._patterns:
             # search first: most strings hold no secret, and search allocates nothing
             if pattern.search(value) is not None:
                 value = pattern.sub(REDACTED, value)
         return value
 
+    def _shapes_masked_cached(self, value: str) -> str:
+        """Records repeat their values (ids, host and model names, a storm's
+        message): the last few thousand short ones are remembered."""
+        found = self._text_cache.get(value)
+        if found is None:
+            found = self._shapes_masked(value)
+            if len(value) <= _CACHED_TEXT_LENGTH:
+                if len(self._text_cache) >= _MAX_CACHED_KEYS:
+                    self._text_cache.clear()
+                self._text_cache[value] = found
+        return found
+
     def _shapes_masked(self, value: str) -> str:
-        if len(value) >= 19:  # the shortest prefixed token
-            value = S.PREFIXED.sub(S.judge_prefixed, value)
+        # Prefixed and bare tokens live in runs of token characters: the big
+        # regexes scan those runs only, not the prose around them.
+        if len(value) >= TOKEN_RUN:
+            value = _TOKEN_RUNS.sub(_masked_run, value)
         lowered = value.lower()
         for literals, rule, replace in S.STRUCTURES:
             for literal in literals:
                 if literal in lowered:
                     value = rule.sub(replace, value)
                     break
-        for literal in S.KEY_VALUE_LITERALS:
+        if "=" in value or ":" in value:
+            for literal in self._literals:
+                if literal in lowered:
+                    value = _KEY_VALUE.sub(self._key_value, value)
+                    break
+        for literal in _WORD_VALUE_LITERALS:
             if literal in lowered:
-                value = _KEY_VALUE.sub(self._key_value, value)
                 value = _WORD_VALUE.sub(self._word_value, value)
                 break
-        if len(value) >= S.BARE_RUN:
-            value = S.BARE.sub(S.judge_bare, value)
         return value
 
     def _key_value(self, match: re.Match[str]) -> str:
@@ -302,6 +341,11 @@ class Redactor:
             else:
                 out[key] = self.value(item, depth, path)
         return out
+
+
+def _masked_run(run: re.Match[str]) -> str:
+    text = S.PREFIXED.sub(S.judge_prefixed, run.group(0))
+    return S.BARE.sub(S.judge_bare, text) if len(text) >= S.BARE_RUN else text
 
 
 def _masked(match: re.Match[str]) -> str:

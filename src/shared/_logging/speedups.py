@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import encode
+from . import encode, redact
 from . import fields as F
 from .record import first_extra_index, renamed_fields
 from .redact import REDACTED, SHORTEST_SHAPE, TOKEN_RUN, URL_MARKER
@@ -101,6 +101,8 @@ def _configure() -> ModuleType | None:
 
 _speedups = _configure()
 AVAILABLE = _speedups is not None
+if _speedups is not None:
+    redact.use_native_gate(_speedups.gate)  # the Python path's gate, in C too
 #: Records at this level or above never reach a console that is off.
 _NO_CONSOLE = 1 << 62
 
