@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared._logging.files import RotatingJSONLWriter, plan_chunks
-from shared._logging.turn import filesystem_type
+from shared._logging.turn import SOLO_WRITES, filesystem_type
 
 
 @given(
@@ -88,27 +88,42 @@ def test_writers_taking_turns_never_pass_the_bound_nor_split_a_line(order: list[
             assert [line for line in in_time_order if line.startswith(mine)] == sent[who]
 
 
-def test_a_writer_alone_holds_the_turn_until_another_takes_the_lock(tmp_path: Path) -> None:
-    """The turn passes to whoever took the lock last; the other writer loses it."""
+def test_a_writer_alone_skips_the_lock_until_another_process_writes(tmp_path: Path) -> None:
+    """Alone, a writer appends without the lock after its first SOLO_WRITES locked
+    writes; once another writer (another process: its own descriptors) writes the
+    file, both lock every write for good."""
     if filesystem_type(tmp_path / "app.jsonl") not in ("ext4", "xfs", "btrfs", "tmpfs", "overlay"):
-        pytest.skip("the lock-free turn is only used on local filesystems")
+        pytest.skip("the lock-free path is only used on local filesystems")
     first = RotatingJSONLWriter(tmp_path / "app.jsonl", 100_000, 1)
     second = RotatingJSONLWriter(tmp_path / "app.jsonl", 100_000, 1)
     try:
-        first.write_line(b"1\n")  # locked: takes the turn
         assert first._turn is not None
-        assert first._turn.ours()
-        second.write_line(b"2\n")  # locked: takes the turn from the first
-        assert not first._turn.ours()
         assert second._turn is not None
-        assert second._turn.ours()
-        first.write_line(b"3\n")  # locked again, and the turn is back
+        for n in range(SOLO_WRITES):
+            assert not first._turn.ours()
+            first.write_line(b"%d\n" % n)  # locked: no other process seen yet
         assert first._turn.ours()
-        assert not second._turn.ours()
+        first.write_line(b"unlocked\n")
+        second.write_line(b"second\n")  # locked: its first write
+        assert not first._turn.ours()
+        first.write_line(b"first again\n")  # locked, and it sees the other's stamp
+        assert first._turn.shared
+        second.write_line(b"second again\n")
+        assert second._turn.shared
+        for writer in (first, second):
+            for _ in range(SOLO_WRITES):
+                writer.write_line(b"x\n")
+            assert not writer._turn.ours()
     finally:
         first.close()
         second.close()
-    assert (tmp_path / "app.jsonl").read_bytes() == b"1\n2\n3\n"
+    lines = (tmp_path / "app.jsonl").read_bytes().splitlines()
+    assert lines[SOLO_WRITES : SOLO_WRITES + 4] == [
+        b"unlocked",
+        b"second",
+        b"first again",
+        b"second again",
+    ]
 
 
 def test_the_filesystem_of_a_path_is_found(tmp_path: Path) -> None:
