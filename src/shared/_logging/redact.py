@@ -271,20 +271,20 @@ class Redactor:
         if not self.is_secret_key(key) or secret.lower() in S.PLACEHOLDERS:
             return match.group(0)
         if URL_MARKER in secret or S.looks_random(secret, 8):
-            return _masked(match)
+            return S.mask_group(match)
         if not any(word in key.lower() for word in _PASSWORD_WORDS):
             return match.group(0)
         # A password can be anything; after a colon, a plain word is prose
         # ("password: incorrect"), after "=" it is the value.
         plain_word = secret.isalpha() and secret.islower()
-        return match.group(0) if plain_word and "=" not in match.group(0) else _masked(match)
+        return match.group(0) if plain_word and "=" not in match.group(0) else S.mask_group(match)
 
     def _word_value(self, match: re.Match[str]) -> str:
         """``secret <value>``, ``--api-key <value>``: masked when the value looks random."""
         key = match.group("key").lstrip("-")
         if key.startswith(("-",)) or not self.is_secret_key(key.replace(" ", "_")):
             return match.group(0)
-        return _masked(match) if S.looks_random(match.group("s"), 8) else match.group(0)
+        return S.mask_group(match) if S.looks_random(match.group("s"), 8) else match.group(0)
 
     def value(  # noqa: PLR0911 - one early return per kind of value
         self, value: object, depth: int = 0, path: set[int] | None = None
@@ -346,10 +346,3 @@ class Redactor:
 def _masked_run(run: re.Match[str]) -> str:
     text = S.PREFIXED.sub(S.judge_prefixed, run.group(0))
     return S.BARE.sub(S.judge_bare, text) if len(text) >= S.BARE_RUN else text
-
-
-def _masked(match: re.Match[str]) -> str:
-    """The match with its group ``s`` masked."""
-    whole = match.group(0)
-    start, end = match.start("s") - match.start(), match.end("s") - match.start()
-    return whole[:start] + REDACTED + whole[end:]

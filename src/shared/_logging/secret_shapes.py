@@ -284,10 +284,10 @@ _SLACK_WEBHOOK: Final = re.compile(
 
 def _mask_unless_variable(match: re.Match[str]) -> str:
     """``curl -u user:$PASS`` names a variable; the secret is elsewhere."""
-    return match.group(0) if match.group("s").startswith("$") else _mask_group(match)
+    return match.group(0) if match.group("s").startswith("$") else mask_group(match)
 
 
-def _mask_group(match: re.Match[str]) -> str:
+def mask_group(match: re.Match[str]) -> str:
     """The named group ``s`` masked, the rest of the match kept."""
     whole = match.group(0)
     start, end = match.start("s") - match.start(), match.end("s") - match.start()
@@ -315,11 +315,11 @@ STRUCTURES: Final[tuple[Rule, ...]] = (
     (("eyj",), _JWT, _mask_jwt),
     (("bearer", "token "), _BEARER, _mask_bearer),
     (("basic",), _BASIC, _mask_basic),
-    (("://",), _URL_PASSWORD, _mask_group),
+    (("://",), _URL_PASSWORD, mask_group),
     (("://",), _URL_TOKEN, _mask_url_token),
     (("-u", "--user"), _CURL_USER, _mask_unless_variable),
-    (("hooks.slack.com",), _SLACK_WEBHOOK, _mask_group),
-    (("wandb",), _WANDB, _mask_group),
+    (("hooks.slack.com",), _SLACK_WEBHOOK, mask_group),
+    (("wandb",), _WANDB, mask_group),
     (("q~",), _AZURE_SECRET, lambda match: REDACTED),
 )  # fmt: skip
 
