@@ -92,6 +92,25 @@ def test_f_string_messages_of_one_kind_are_one_kind(tmp_path: Path) -> None:
     assert "something else entirely" in lines[2]
 
 
+def test_with_the_queue_a_summary_prints_when_its_window_ends_in_silence(
+    tmp_path: Path,
+) -> None:
+    """The writer wakes for a summary that falls due while nothing is logged: it
+    is on the console before the program's next line, seconds later."""
+    code = """
+        import logging, sys, time
+        from shared.logging_config import setup_logging
+        setup_logging(use_queue_handler=True, repeat_limit=2, repeat_window=0.2)
+        for i in range(20):
+            logging.getLogger("w").error("lost worker %d", i)
+        time.sleep(3)  # the storm is over; nothing is logged
+        sys.stderr.write("AFTER THE PAUSE\\n")
+    """
+    err = run_python(code, tmp_path, check=True).stderr
+    assert "18 more like this in 0.2s not shown" in err
+    assert err.index("18 more like this") < err.index("AFTER THE PAUSE")
+
+
 def test_a_window_that_ended_prints_its_summary_with_the_next_line(tmp_path: Path) -> None:
     """Windows are per kind and end after repeat_window: the next console line
     brings the summary of one that ended, and the kind prints again."""

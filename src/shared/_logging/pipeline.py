@@ -178,6 +178,13 @@ class Pipeline:
     def _line_for(self, record: logging.LogRecord, parts: Parts) -> bytes:
         return line_of(assemble(record, parts, self.identity), self.max_record_bytes)
 
+    def summary_due_in(self) -> float | None:
+        """Seconds until the console owes a storm summary (None: it owes none)."""
+        console = self.console
+        if console is None or console.storms is None:
+            return None
+        return console.storms.due_in()
+
     def flush(self, final: bool = False) -> None:
         """Write what the console holds, storm summaries of ended windows included
         (of every window with ``final``: at exit); the file is written as records come."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import select
 import signal
 import threading
 import time
@@ -175,7 +176,7 @@ class Listener:
                     break
                 self.idle = True
                 if not records and not self._stopping:
-                    os.read(self._wake_read, 4096)
+                    self._sleep_until_woken()
                 self.idle = False
         finally:
             self.running = False
@@ -183,6 +184,24 @@ class Listener:
             self.handler.drain_synchronously()
             self._release_flush_waiters()
             self.handler.room_made()
+
+    def _sleep_until_woken(self) -> None:
+        """Wait for a caller's wake-up; or, when a storm summary falls due first
+        (a window that left records out has ended), print it, even if nothing
+        else is logged: a storm that stops still gets its last summary now."""
+        pipeline = self.handler.pipeline
+        due = pipeline.summary_due_in()
+        if due is None:
+            os.read(self._wake_read, 4096)
+            return
+        ready, _, _ = select.select([self._wake_read], [], [], due)
+        if ready:
+            os.read(self._wake_read, 4096)
+        else:
+            try:
+                pipeline.flush()  # adds the summaries of the windows that ended
+            except Exception as exc:  # the console's trouble must not stop the writer
+                _writer_failed(0, exc)
 
     def dequeue(self) -> list[logging.LogRecord]:
         """The next batch: the records logged on this thread since the last batch

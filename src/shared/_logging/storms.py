@@ -12,8 +12,9 @@ numbers, hex ids and quoted values masked (:func:`template_of`), so
 ``f"rollout {i} failed"`` is one kind too. ``logview --stats`` groups records
 with the same mask.
 
-Summaries print when a window that left records out has ended: with the next
-console line of any kind, at ``flush_logging()``, and at shutdown or exit.
+Summaries print when a window that left records out has ended: with the queue,
+the writer thread wakes for it even when nothing else is logged; without it,
+with the next console line of any kind; and always at shutdown and exit.
 """
 
 from __future__ import annotations
@@ -127,6 +128,15 @@ class Storms:
                 else:
                     self._next_end = min(self._next_end, end)
             return found
+
+    def due_in(self) -> float | None:
+        """Seconds until a summary is due (0: one is), None while none will be."""
+        with self._lock:
+            if self._summaries:
+                return 0.0
+            if self._next_end == float("inf"):
+                return None
+            return max(0.0, self._next_end - self._clock())
 
     def _forget_ended(self, now: float) -> None:
         for kind, window in list(self._windows.items()):
