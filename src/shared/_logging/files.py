@@ -10,12 +10,12 @@ none of this and corrupts shared files; batching keeps the lock cheap.
 
 The synchronous path (one record per call) may skip the lock: one ``write``
 with ``O_APPEND`` (which the kernel appends whole) and nothing else, while this
-process holds the lock-free turn (turn.py: no other process has taken the lock
-since our last locked write), the file is far from full (below seven eighths
-of ``max_bytes``) and the path was checked less than ``RECHECK_SECONDS`` ago
-(someone may have renamed or deleted the file). Otherwise the line takes the
-locked path above. So the bound, the whole lines and the rotation hold as
-with the lock, and a process writing alone pays one system call per record.
+process writes the file alone (turn.py: its stamp in the lock file is still its
+own, and no other process's stamp was ever found there), the file is far from
+full (below seven eighths of ``max_bytes``) and the path was checked less than
+``RECHECK_SECONDS`` ago (someone may have renamed or deleted the file).
+Otherwise the line takes the locked path above. A process writing alone pays
+one system call per record; processes sharing a file lock every write.
 
 A failed write (disk full, file deleted, permission lost) is truncated back,
 so no half line is left, counted as lost, and reported on stderr once per

@@ -124,6 +124,8 @@ def _normalise(word: str) -> str:
 
 
 _TOKEN_RUN_PATTERN: Final = re.compile(rf"[A-Za-z0-9_+/.~\-]{{{TOKEN_RUN}}}")
+# The runs the token rules scan: the gate's characters and "=" (base64 padding
+# stays with its token).
 _TOKEN_RUNS: Final = re.compile(rf"[A-Za-z0-9_+/.~=\-]{{{TOKEN_RUN},}}")
 #: What the "secret <value>" rule needs in the lower-cased text.
 _WORD_VALUE_LITERALS: Final = ("secret", "passw", "passphrase", "api", "--", "token ")
@@ -178,7 +180,7 @@ class Redactor:
 
     def fast_path_settings(
         self,
-    ) -> tuple[dict[str, bool], tuple[str, ...] | None, bool, Callable[[str], str]]:
+    ) -> tuple[dict[str, bool], tuple[str, ...], bool, Callable[[str], str]]:
         """What the C hot path needs to take the same decisions as :meth:`mapping`:
         the key cache (it redacts only keys judged here already), the gate's
         literals (a string with none of them in any case, no "://" and no run of
@@ -282,7 +284,7 @@ class Redactor:
     def _word_value(self, match: re.Match[str]) -> str:
         """``secret <value>``, ``--api-key <value>``: masked when the value looks random."""
         key = match.group("key").lstrip("-")
-        if key.startswith(("-",)) or not self.is_secret_key(key.replace(" ", "_")):
+        if not self.is_secret_key(key.replace(" ", "_")):
             return match.group(0)
         return S.mask_group(match) if S.looks_random(match.group("s"), 8) else match.group(0)
 

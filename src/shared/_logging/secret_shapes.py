@@ -304,7 +304,7 @@ KEY_VALUE: Final = re.compile(
 #: Values that stand for "no secret here".
 PLACEHOLDERS: Final = frozenset(
     {"none", "null", "nil", "true", "false", "yes", "no", "required", "missing", "unset",
-     "empty", "redacted", REDACTED.lower(), "***", "****", "xxx", "<redacted>", "changeme?"}
+     "empty", "redacted", REDACTED.lower(), "***", "****", "xxx", "<redacted>"}
 )  # fmt: skip
 
 Rule = tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], str]]
