@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, Final
 
+from . import fields as F
 from .encode import dumps, safe_str
 from .record import Parts
 
@@ -175,7 +176,7 @@ class ConsoleRenderer:
             logger = safe_str(logger)
         exception = parts.exception
         blocks = (
-            exception.get("traceback", "") if exception is not None else None,
+            exception.get(F.EXCEPTION_TRACEBACK, "") if exception is not None else None,
             parts.stack_info,
         )
         line = compose(

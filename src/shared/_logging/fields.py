@@ -56,6 +56,10 @@ RANK: Final = "rank"
 LOCAL_RANK: Final = "local_rank"
 WORLD_SIZE: Final = "world_size"
 EXCEPTION: Final = "exception"
+# Keys inside ``exception``.
+EXCEPTION_TYPE: Final = "type"
+EXCEPTION_MESSAGE: Final = "message"
+EXCEPTION_TRACEBACK: Final = "traceback"
 STACK_INFO: Final = "stack_info"
 #: Only in the notice that starts each file after the first, with keep_first.
 LOG_FILE_INDEX: Final = "log_file_index"

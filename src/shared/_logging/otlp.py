@@ -177,9 +177,9 @@ class OTLPExport:
         attributes["code.file.path"] = record.pathname
         attributes["thread.name"] = record.threadName or ""
         if parts.exception is not None:
-            attributes["exception.type"] = parts.exception.get("type", "")
-            attributes["exception.message"] = parts.exception.get("message", "")
-            attributes["exception.stacktrace"] = parts.exception.get("traceback", "")
+            attributes["exception.type"] = parts.exception.get(F.EXCEPTION_TYPE, "")
+            attributes["exception.message"] = parts.exception.get(F.EXCEPTION_MESSAGE, "")
+            attributes["exception.stacktrace"] = parts.exception.get(F.EXCEPTION_TRACEBACK, "")
         logger = self._loggers.get(record.name)
         if logger is None:  # the logger name is the instrumentation scope
             logger = self._loggers[record.name] = self._provider.get_logger(record.name)

@@ -62,7 +62,11 @@ def exception_fields(exc_info: ExcInfo) -> dict[str, str]:
             text = f"<traceback unavailable: {type(failure).__name__}>"
         if key is not None:
             _remember(key, text)
-    return {"type": exception_type_name(exc_type), "message": message, "traceback": text}
+    return {
+        F.EXCEPTION_TYPE: exception_type_name(exc_type),
+        F.EXCEPTION_MESSAGE: message,
+        F.EXCEPTION_TRACEBACK: text,
+    }
 
 
 # In an error storm the same exception is raised at the same place thousands of

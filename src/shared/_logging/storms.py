@@ -70,7 +70,7 @@ def kind_of(record: logging.LogRecord) -> Kind:
 def _exception_type(record: logging.LogRecord) -> str:
     captured = record.__dict__.get(F.CAPTURED_EXCEPTION)
     if isinstance(captured, dict):
-        return str(captured.get("type", ""))
+        return str(captured.get(F.EXCEPTION_TYPE, ""))
     exc_info = record.exc_info
     if isinstance(exc_info, tuple) and exc_info and isinstance(exc_info[0], type):
         return exc_info[0].__qualname__

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from shared._logging import fields as F
+
 from ._records import LEVELS, Record
 from ._sources import LevelPrefilter
 
@@ -174,11 +176,15 @@ def _view(record: Record) -> Mapping[str, Any]:
     doc = record.doc
     if "record" in doc and "text" in doc:
         extra = doc["record"].get("extra") or {}
-        return {**doc["record"], **extra, "level": record.level, "logger": record.logger,
-                "message": record.message}  # fmt: skip
-    if "level" in doc and "logger" in doc and "message" in doc:
+        return {**doc["record"], **extra, **_names(record)}
+    if F.LEVEL in doc and F.LOGGER in doc and F.MESSAGE in doc:
         return doc  # ours: nothing to add, no copy
-    return {**doc, "level": record.level, "logger": record.logger, "message": record.message}
+    return {**doc, **_names(record)}
+
+
+def _names(record: Record) -> dict[str, str]:
+    """Another writer's level, logger and message under our names, for --where."""
+    return {F.LEVEL: record.level, F.LOGGER: record.logger, F.MESSAGE: record.message}
 
 
 def build(

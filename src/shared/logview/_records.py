@@ -111,7 +111,9 @@ def parse(raw: bytes) -> Record | None:
     if not isinstance(doc, dict):
         return None
     try:  # ours, the common case: four lookups, no guessing
-        time, level, logger, message = doc["timestamp"], doc["level"], doc["logger"], doc["message"]
+        time, level, logger, message = (
+            doc[fields.TIMESTAMP], doc[fields.LEVEL], doc[fields.LOGGER], doc[fields.MESSAGE]
+        )  # fmt: skip
         if (
             type(time) is str
             and type(level) is str
@@ -140,8 +142,8 @@ def parse(raw: bytes) -> Record | None:
 
 def ours_traceback(doc: Mapping[str, Any]) -> str | None:
     """The traceback of one of our records (``exception.traceback``), as text."""
-    exception = doc.get("exception")
-    exc = exception.get("traceback") if type(exception) is dict else None
+    exception = doc.get(fields.EXCEPTION)
+    exc = exception.get(fields.EXCEPTION_TRACEBACK) if type(exception) is dict else None
     return exc if exc is None or type(exc) is str else str(exc)
 
 
@@ -152,9 +154,9 @@ def _first(doc: Mapping[str, Any], key: str, fallback: str) -> Any:
 
 
 def _traceback(doc: Mapping[str, Any]) -> str | None:
-    exception = doc.get("exception")
+    exception = doc.get(fields.EXCEPTION)
     if isinstance(exception, Mapping):
-        text = exception.get("traceback")
+        text = exception.get(fields.EXCEPTION_TRACEBACK)
         return text if isinstance(text, str) else None
     if isinstance(exception, str):  # structlog's format_exc_info
         return exception

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared._logging import fields as F
 from shared._logging.console import DIM, RESET, LevelLabels, compose, escape_controls, fields_text
 from shared._logging.encode import safe_str
 
@@ -83,7 +84,7 @@ class Renderer:
         try:
             doc = loads(raw)
             when, level, logger, message = (
-                doc["timestamp"], doc["level"], doc["logger"], doc["message"]
+                doc[F.TIMESTAMP], doc[F.LEVEL], doc[F.LOGGER], doc[F.MESSAGE]
             )  # fmt: skip
         except Exception:  # not JSON, not an object, not ours: the general path decides
             return None

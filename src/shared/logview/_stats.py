@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final
 
+from shared._logging import fields as F
 from shared._logging.console import escape_controls
 from shared._logging.storms import template_of
 
@@ -98,9 +99,9 @@ class Stats:
 
 
 def _exception_type(record: Record) -> str:
-    exception = record.doc.get("exception")
+    exception = record.doc.get(F.EXCEPTION)
     if isinstance(exception, dict):
-        return str(exception.get("type", ""))
+        return str(exception.get(F.EXCEPTION_TYPE, ""))
     return ""
 
 
