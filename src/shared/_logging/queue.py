@@ -1,10 +1,14 @@
-"""The bounded queue handler and its writer thread.
+"""Queue mode in three parts, as stdlib's ``logging.handlers`` splits it:
 
-The caller's thread captures the record and appends it to a deque: no lock
-on the fast path (``deque.append`` and ``len`` are atomic under the GIL), and
-a wake-up is sent only when the writer is idle. The writer takes batches and
-hands them to the pipeline. What stdlib's QueueHandler/QueueListener does
-differently, and why we don't:
+* :class:`BoundedBuffer`, the records between callers and writer, with the
+  bound and the overflow policy;
+* :class:`BoundedQueueHandler`, the caller's side (``prepare``/``enqueue``):
+  capture the record, append it (no lock on the fast path: ``deque.append`` and
+  ``len`` are atomic under the GIL), and wake the writer only when it is idle;
+* :class:`Listener`, the one writer thread (``dequeue``, then the pipeline),
+  which takes batches.
+
+What stdlib's QueueHandler/QueueListener does differently, and why we don't:
 
 * ``prepare()`` formats and copies every record on the caller (≈3 µs); we
   only render the message and take the context.
@@ -130,11 +134,75 @@ class PipelineHandler(NoLockHandleMixin, logging.Handler):
         logging.Handler.close(self)
 
 
+class BoundedBuffer:
+    """The records between the callers and the writer: a deque with a bound and
+    the overflow policy (wait for room, or count the drop).
+
+    ``deque.append``, ``popleft`` and ``len`` are atomic under the GIL, so the
+    callers' fast path takes no lock; the locks here serve only a full buffer.
+    """
+
+    def __init__(self, size: int, block: bool) -> None:
+        self.records: deque[logging.LogRecord] = deque()
+        self.size = size
+        self.block = block
+        self.dropped = 0
+        self._init_locks()
+
+    def _init_locks(self) -> None:
+        self._drop_lock = threading.Lock()
+        self._room = threading.Condition(threading.Lock())
+        self._waiting = 0
+        self._unreported_drops = 0
+
+    def take(self, limit: int) -> list[logging.LogRecord]:
+        records = self.records
+        return [records.popleft() for _ in range(min(len(records), limit))]
+
+    def wait_for_room(self, listener: Listener) -> bool:
+        """On a full buffer: True once there is room, False if the record is dropped."""
+        if not self.block:
+            with self._drop_lock:
+                self.dropped += 1
+                self._unreported_drops += 1
+            return False
+        listener.wake()
+        with self._room:
+            self._waiting += 1
+            try:
+                while len(self.records) >= self.size and listener.running:
+                    self._room.wait(0.05)  # a deadline, in case the writer died
+            finally:
+                self._waiting -= 1
+        return True
+
+    def waiting_for_room(self) -> bool:
+        return self._waiting > 0
+
+    def room_made(self) -> None:
+        if self._waiting:
+            with self._room:
+                self._room.notify_all()
+
+    def take_unreported_drops(self) -> int:
+        if not self._unreported_drops:
+            return 0
+        with self._drop_lock:
+            count, self._unreported_drops = self._unreported_drops, 0
+        return count
+
+    def after_fork_in_child(self) -> None:
+        """The parent writes what it queued; no other thread holds these locks here."""
+        self.records.clear()
+        self._init_locks()
+
+
 class Listener:
-    """The one writer thread: takes batches off the deque and runs the pipeline."""
+    """The one writer thread: takes batches off the buffer and runs the pipeline."""
 
     def __init__(self, handler: BoundedQueueHandler) -> None:
         self.handler = handler
+        self.buffer = handler.buffer
         self.running = False
         self.idle = False
         self.ident: int | None = None
@@ -157,14 +225,14 @@ class Listener:
 
     def _run(self) -> None:
         self.ident = threading.get_ident()
-        records = self.handler.records
+        records = self.buffer.records
         try:
             while True:
                 if records and not self.pending:
                     self._linger(records)
                 batch = self.dequeue()
                 if batch:
-                    self.handler.room_made()
+                    self.buffer.room_made()
                     try:
                         self._write(batch, records)
                     except Exception as exc:  # a bug must cost this batch, not the thread
@@ -183,7 +251,7 @@ class Listener:
             # Anything a caller appended while we stopped is written by it or by us.
             self.handler.drain_synchronously()
             self._release_flush_waiters()
-            self.handler.room_made()
+            self.buffer.room_made()
 
     def _sleep_until_woken(self) -> None:
         """Wait for a caller's wake-up; or, when a storm summary falls due first
@@ -208,8 +276,7 @@ class Listener:
         first (they were logged while the batch before this one was written),
         then up to MAX_BATCH from the queue."""
         batch, self.pending = self.pending, []
-        records = self.handler.records
-        batch += [records.popleft() for _ in range(min(len(records), F.MAX_BATCH))]
+        batch += self.buffer.take(F.MAX_BATCH)
         return batch
 
     def _write(self, batch: list[logging.LogRecord], records: deque[logging.LogRecord]) -> None:
@@ -227,7 +294,7 @@ class Listener:
             pipeline.handle(batch[start : start + chunk])
             # Not while callers wait for room: they need us, not the GIL, and the
             # sleep would be time in which no thread runs.
-            if records and not handler.waiting_for_room() and start + chunk < len(batch):
+            if records and not self.buffer.waiting_for_room() and start + chunk < len(batch):
                 time.sleep(F.WRITER_YIELD_SECONDS)
 
     def _linger(self, records: deque[logging.LogRecord]) -> None:
@@ -239,7 +306,7 @@ class Listener:
         a lone record waits one step, a burst is written in one large batch when
         it ends. A flush, a stop or a half-full queue ends the wait at once.
         """
-        high_water = self.handler.queue_size // 2
+        high_water = self.buffer.size // 2
         deadline = time.monotonic() + F.MAX_LINGER_SECONDS
         seen = len(records)
         while seen < high_water and not self._stopping and not self._flush_waiters:
@@ -282,20 +349,13 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
     """Queue mode: capture on the caller, format and write on the listener."""
 
     def __init__(self, pipeline: Pipeline, queue_size: int, overflow: str) -> None:
-        self.records: deque[logging.LogRecord] = deque()
+        self.buffer = BoundedBuffer(queue_size, block=overflow == "block")
+        #: The buffer's deque, bound here too: the callers' path reads it on every record.
+        self.records = self.buffer.records
         super().__init__(self.records)  # type: ignore[arg-type]
         self.pipeline = pipeline
         self.queue_size = queue_size
-        self.block = overflow == "block"
         self.listener: Listener = Listener(self)
-        self._init_locks()
-        self.dropped = 0
-        self._unreported_drops = 0
-
-    def _init_locks(self) -> None:
-        self._drop_lock = threading.Lock()
-        self._room = threading.Condition(threading.Lock())
-        self._waiting = 0
 
     # --- the caller's side ------------------------------------------------------------
 
@@ -328,7 +388,7 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
             if not listener.running:  # stopped at exit, or in a forked child: write now
                 self.pipeline.handle((record,))
                 return
-            if listener.ident != threading.get_ident() and not self._wait_for_room(listener):
+            if listener.ident != threading.get_ident() and not self.buffer.wait_for_room(listener):
                 return  # dropped (overflow="drop"), counted
         if listener.ident == threading.get_ident():
             self._from_writer_thread(record)
@@ -346,40 +406,13 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
         # keep: it goes first into the next batch, whatever the queue holds.
         self.listener.pending.append(record)
 
-    def _wait_for_room(self, listener: Listener) -> bool:
-        if not self.block:
-            self._count_drop()
-            return False
-        listener.wake()
-        with self._room:
-            self._waiting += 1
-            try:
-                while len(self.records) >= self.queue_size and listener.running:
-                    self._room.wait(0.05)  # a deadline, in case the writer died
-            finally:
-                self._waiting -= 1
-        return True
-
-    def _count_drop(self) -> None:
-        with self._drop_lock:
-            self.dropped += 1
-            self._unreported_drops += 1
-
     # --- the writer's side -------------------------------------------------------------
 
-    def waiting_for_room(self) -> bool:
-        return self._waiting > 0
-
-    def room_made(self) -> None:
-        if self._waiting:
-            with self._room:
-                self._room.notify_all()
-
     def report_drops(self) -> None:
-        if not self._unreported_drops:
+        """The drops since the last report, as one WARNING record (writer's side)."""
+        count = self.buffer.take_unreported_drops()
+        if not count:
             return
-        with self._drop_lock:
-            count, self._unreported_drops = self._unreported_drops, 0
         record = logging.LogRecord(
             F.OWN_LOGGER, logging.WARNING, __file__, 0,
             "dropped %d log records: the queue was full (queue_size=%d, overflow='drop')",
@@ -408,15 +441,13 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
         return self.listener.flush(timeout, stop=True)
 
     def stats(self) -> tuple[int, int, int]:
-        return self.pipeline.written, self.dropped, self.pipeline.lost
+        return self.pipeline.written, self.buffer.dropped, self.pipeline.lost
 
     def after_fork_in_child(self) -> None:
         """The child has no writer thread: it writes synchronously from now on.
         A child can end by os._exit or SIGTERM at any moment, and synchronous
         writes are the only way its last records are not lost."""
-        self.records.clear()  # the parent's pending records: the parent writes them
-        self._init_locks()
-        self._unreported_drops = 0
+        self.buffer.after_fork_in_child()
         self.listener.close_pipe()
         self.listener = Listener(self)  # never started: running is False
         self.pipeline.after_fork_in_child()
