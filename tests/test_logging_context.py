@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import logging
+import pickle
 import threading
 from pathlib import Path
 
@@ -41,6 +43,37 @@ def test_bind_reset_clear_and_get() -> None:
     bind_context(a=1)
     clear_context()
     assert get_context() == {}
+
+
+def test_bound_fields_cannot_change_in_place() -> None:
+    """A record keeps the context it captured without a copy, so the bound dict
+    refuses every change; copies and pickles of it are equal and still frozen."""
+    token = bind_context(run="r1", step=3)
+    try:
+        bound = contextvars.copy_context()[
+            next(var for var in contextvars.copy_context() if var.name == "shared_logging_context")
+        ]
+        assert isinstance(bound, dict)
+        changes = [
+            lambda: bound.__setitem__("run", "r2"),
+            lambda: bound.__delitem__("run"),
+            lambda: bound.update(run="r2"),
+            lambda: bound.pop("run"),
+            bound.popitem,
+            bound.clear,
+            lambda: bound.setdefault("new", 1),
+        ]
+        for change in changes:
+            with pytest.raises(TypeError, match="bind_context"):
+                change()
+        assert dict(bound) == {"run": "r1", "step": 3}
+        for twin in (copy.copy(bound), copy.deepcopy(bound), pickle.loads(pickle.dumps(bound))):
+            assert twin == bound
+            assert type(twin) is type(bound)
+        assert get_context() == {"run": "r1", "step": 3}
+        assert type(get_context()) is dict  # the public copy is a plain, changeable dict
+    finally:
+        reset_context(token)
 
 
 def test_context_fields_are_top_level_keys_and_extra_wins(tmp_path: Path) -> None:

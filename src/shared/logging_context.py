@@ -1,6 +1,6 @@
 """Fields that follow the task: every record logged inside carries them.
 
-Built on one :class:`contextvars.ContextVar` that holds an immutable mapping.
+Built on one :class:`contextvars.ContextVar` that holds an immutable dict.
 Binding makes a new mapping, so capturing the context at log-call time is a
 single ``ContextVar.get()`` and the writer thread can read it later without a
 copy or a lock. Each asyncio task and each trio task runs in its own copy of
@@ -20,12 +20,34 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar, Token
-from types import MappingProxyType, TracebackType
-from typing import Any, ParamSpec, TypeVar, overload
+from types import TracebackType
+from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 
 __all__ = ["bind_context", "clear_context", "get_context", "log_context", "reset_context"]
 
-_EMPTY: Mapping[str, object] = MappingProxyType({})
+
+class BoundFields(dict[str, object]):
+    """The fields bound in a context: a dict that refuses changes.
+
+    Binding makes a new one, so a record keeps the one it captured without a
+    copy, and the writer reads it as the plain dict it is (the C writer with
+    the dict API, no private layout).
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("bound context fields do not change: use bind_context or log_context")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[type[BoundFields], tuple[dict[str, object]]]:
+        # copy and pickle rebuild a dict subclass item by item, which __setitem__ refuses.
+        return BoundFields, (dict(self),)
+
+
+_EMPTY: Mapping[str, object] = BoundFields()
 _fields: ContextVar[Mapping[str, object]] = ContextVar("shared_logging_context", default=_EMPTY)
 
 P = ParamSpec("P")
@@ -46,7 +68,7 @@ current_fields = _fields.get
 def bind_context(**fields: object) -> ContextToken:
     """Add ``fields`` to the current context; undo with :func:`reset_context`."""
     merged = {**_fields.get(), **fields}
-    return _fields.set(MappingProxyType(merged))
+    return _fields.set(BoundFields(merged))
 
 
 def reset_context(token: ContextToken) -> None:

@@ -11,7 +11,8 @@
  * on hostile input.
  *
  * It renders only our own document; the LogRecord and the method that makes it are
- * stdlib's (or whatever wraps them), never rebuilt here.
+ * stdlib's (or whatever wraps them), never rebuilt here. It uses the public C API
+ * only: no private functions, and no other type's struct layout.
  *
  * Why C: with one GIL, every microsecond spent per record, on either thread,
  * is a microsecond taken from the threads that log. In Python the writer's
@@ -209,17 +210,11 @@ static int add_field(Settings *s, PyObject *document, PyObject *key, PyObject *v
     return failed ? -1 : 1;
 }
 
-/* MappingProxyType's layout (Objects/descrobject.c), unchanged since Python 3.3:
- * the context is a proxy of a plain dict, read here without a method call. */
-typedef struct {
-    PyObject_HEAD
-    PyObject *mapping;
-} ProxyLayout;
-
 /* A context that binds one of our keys (``rank``, say) is written with it renamed
- * (record.renamed_fields). The bound context is an immutable proxy that every
- * record of the task shares, so the last one renamed is kept. */
+ * (record.renamed_fields). The bound context is an immutable dict (BOUND_FIELDS)
+ * that every record of the task shares, so the last one renamed is kept. */
 static PyObject *RENAME;                     /* record.renamed_fields */
+static PyTypeObject *BOUND_FIELDS;           /* logging_context.BoundFields */
 static PyObject *LAST_CONTEXT, *LAST_RENAMED;
 
 static int has_reserved(PyObject *fields) {
@@ -235,11 +230,10 @@ static int has_reserved(PyObject *fields) {
 }
 
 /* The context's fields as they are written (borrowed), or NULL: see *status. */
-static PyObject *context_fields(PyObject *proxy, int *status) {
-    int immutable = Py_IS_TYPE(proxy, &PyDictProxy_Type);
-    PyObject *fields = immutable ? ((ProxyLayout *)proxy)->mapping : proxy;
+static PyObject *context_fields(PyObject *fields, int *status) {
+    int immutable = Py_IS_TYPE(fields, BOUND_FIELDS);
     *status = 1;
-    if (!PyDict_CheckExact(fields)) {
+    if (!immutable && !PyDict_CheckExact(fields)) {
         *status = SLOW;
         return NULL;
     }
@@ -248,7 +242,7 @@ static PyObject *context_fields(PyObject *proxy, int *status) {
         *status = reserved < 0 ? -1 : 1;
         return reserved < 0 ? NULL : fields;
     }
-    if (immutable && proxy == LAST_CONTEXT) {
+    if (immutable && fields == LAST_CONTEXT) {
         return LAST_RENAMED;
     }
     PyObject *items = RENAME == NULL ? NULL : PyDict_Items(fields);
@@ -263,7 +257,7 @@ static PyObject *context_fields(PyObject *proxy, int *status) {
         /* Not ours to keep: borrowed by the caller for this record only. */
         Py_XSETREF(LAST_CONTEXT, NULL);
     } else {
-        Py_XSETREF(LAST_CONTEXT, Py_NewRef(proxy));
+        Py_XSETREF(LAST_CONTEXT, Py_NewRef(fields));
     }
     Py_XSETREF(LAST_RENAMED, renamed);
     return renamed;
@@ -399,7 +393,7 @@ static PyObject *document_of(Settings *s, PyObject *state, int *status) {
         return NULL;
     }
     message = s->redact ? redact_text(s, message) : Py_NewRef(message);
-    PyObject *document = message == NULL ? NULL : _PyDict_NewPresized(24);
+    PyObject *document = message == NULL ? NULL : PyDict_New();
     int done = document == NULL ? -1 : 1;
     if (done == 1) {
         done = PyDict_SetItem(document, D_KEYS[0], timestamp) == 0
@@ -547,17 +541,21 @@ static int intern(PyObject **slot, const char *text) {
  * record.py and redact.py. */
 static PyObject *configure(PyObject *module, PyObject *config) {
     PyObject *not_extra, *reserved, *last_own, *captured, *document_keys, *redacted, *rename,
-        *url_marker;
+        *url_marker, *bound_fields;
     Py_ssize_t first_extra, shortest_shape, token_run;
     if (!PyTuple_Check(config)) {
         PyErr_SetString(PyExc_TypeError, "configure(config: speedups.Config)");
         return NULL;
     }
-    if (!PyArg_ParseTuple(config, "O!O!nUO!O!UOnUn;configure(config: speedups.Config)",
+    if (!PyArg_ParseTuple(config, "O!O!nUO!O!UOnUnO!;configure(config: speedups.Config)",
                           &PyFrozenSet_Type, &not_extra, &PyFrozenSet_Type, &reserved,
                           &first_extra, &last_own, &PyTuple_Type, &captured, &PyTuple_Type,
                           &document_keys, &redacted, &rename, &shortest_shape, &url_marker,
-                          &token_run)) {
+                          &token_run, &PyType_Type, &bound_fields)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype((PyTypeObject *)bound_fields, &PyDict_Type)) {
+        PyErr_SetString(PyExc_TypeError, "configure: bound_fields must be a dict subclass");
         return NULL;
     }
     if (!PyUnicode_IS_ASCII(url_marker) || PyUnicode_GET_LENGTH(url_marker) >= 16
@@ -570,6 +568,7 @@ static PyObject *configure(PyObject *module, PyObject *config) {
     TOKEN_RUN = token_run;
     strcpy(URL_MARKER, (const char *)PyUnicode_1BYTE_DATA(url_marker));
     Py_XSETREF(RENAME, Py_NewRef(rename));
+    Py_XSETREF(BOUND_FIELDS, (PyTypeObject *)Py_NewRef(bound_fields));
     Py_XSETREF(LAST_CONTEXT, NULL);
     Py_XSETREF(LAST_RENAMED, NULL);
     if (PyTuple_GET_SIZE(captured) != 3 || PyTuple_GET_SIZE(document_keys) != 10

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from shared.logging_context import BoundFields
+
 from . import encode, redact
 from . import fields as F
 from .record import first_extra_index, renamed_fields
@@ -38,6 +40,7 @@ class Config(NamedTuple):
     shortest_shape: int  # a shorter string holds no built-in secret shape
     url_marker: str  # a string without it holds no URL password
     token_run: int  # a string without such a run of token characters holds no token
+    bound_fields: type[dict[str, object]]  # the context's immutable dict (logging_context)
 
 
 class Settings(NamedTuple):
@@ -76,6 +79,7 @@ def config() -> Config:
         shortest_shape=SHORTEST_SHAPE,
         url_marker=URL_MARKER,
         token_run=TOKEN_RUN,
+        bound_fields=BoundFields,
     )
 
 
