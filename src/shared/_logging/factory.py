@@ -117,7 +117,15 @@ def fast_record(  # noqa: PLR0917 - LogRecord's signature
 ) -> logging.LogRecord | None:
     """``logging.LogRecord(...)`` as the running Python builds it, or None when
     it would not be the same (see :func:`applies`): then make a stdlib one."""
-    if not applies():
+    # applies(), inline: this runs on every log call.
+    if not (
+        SUPPORTED
+        and logging._logRecordFactory is _LogRecord  # type: ignore[attr-defined]
+        and logging.logThreads
+        and logging.logProcesses
+        and logging.logMultiprocessing
+        and (not _TASK_NAME or logging.logAsyncioTasks)  # type: ignore[attr-defined,unused-ignore]
+    ):
         return None
     rv: Any = _new(_LogRecord)
     if _TIME_NS:

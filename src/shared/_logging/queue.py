@@ -38,6 +38,8 @@ from . import fields as F
 from .pipeline import Pipeline
 from .record import capture, drop_presentation_extras
 
+_get_ident = threading.get_ident  # read on every queued record
+
 # Delivered to the main thread only: a background thread must not be the one
 # whose system call a SIGTERM/SIGINT interrupts while the main thread waits.
 _ASYNC_SIGNALS = {
@@ -388,9 +390,9 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
             if not listener.running:  # stopped at exit, or in a forked child: write now
                 self.pipeline.handle((record,))
                 return
-            if listener.ident != threading.get_ident() and not self.buffer.wait_for_room(listener):
+            if listener.ident != _get_ident() and not self.buffer.wait_for_room(listener):
                 return  # dropped (overflow="drop"), counted
-        if listener.ident == threading.get_ident():
+        if listener.ident == _get_ident():
             self._from_writer_thread(record)
             return
         records.append(record)

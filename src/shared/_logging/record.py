@@ -142,7 +142,15 @@ def capture(record: Any) -> None:
     if len(state) > _FIRST_EXTRA and _FROZEN not in state:  # extras not frozen yet
         _freeze_extras(state)
     msg, args = state["msg"], state["args"]
-    state[_MESSAGE] = msg if not args and type(msg) is str else render_message(msg, args)
+    if type(msg) is not str:
+        state[_MESSAGE] = render_message(msg, args)
+    elif not args:
+        state[_MESSAGE] = msg
+    else:  # render_message's common case, inline: this runs on every log call
+        try:
+            state[_MESSAGE] = msg % args
+        except Exception:
+            state[_MESSAGE] = render_message(msg, args)  # the same failure, as text
     context = current_fields()
     if context:
         state[_CONTEXT] = context if context is _plain_context[0] else _frozen_context(context)
