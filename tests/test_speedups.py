@@ -93,6 +93,49 @@ def test_the_common_record_takes_the_c_path(tmp_path: Path) -> None:
 
 
 @needs_speedups
+def test_extras_changed_after_makerecord_are_written_as_the_record_holds_them(
+    tmp_path: Path,
+) -> None:
+    """C reads the extras by the keys our makeRecord froze while the record holds
+    nothing else; a filter that changes, removes or adds an attribute afterwards
+    must still be written as the Python path writes it."""
+    pipeline = _pipeline(tmp_path)
+
+    def changed(change: Any) -> logging.LogRecord:
+        record = _record(extra={"step": 5, "loss": 0.5, "tag": "train"})
+        change(record)
+        return record
+
+    def delete_tag(record: logging.LogRecord) -> None:
+        del record.tag
+
+    def swap_tag(record: logging.LogRecord) -> None:  # same size, another key
+        del record.tag
+        record.request_id = "r-9"
+
+    records = [
+        changed(lambda r: None),
+        changed(lambda r: setattr(r, "loss", 0.25)),
+        changed(delete_tag),
+        changed(swap_tag),
+        changed(lambda r: setattr(r, "request_id", "r-7")),
+        changed(lambda r: setattr(r, "message", "formatted by another handler")),
+    ]
+    _both_ways(pipeline, records)  # the first sight of each key: Python judges it
+    fast = _both_ways(pipeline, records)
+    assert fast[0] is not None
+    assert b'"loss":0.5,"tag":"train"' in fast[0]
+    assert fast[1] is not None
+    assert b'"loss":0.25,"tag":"train"' in fast[1]
+    # Whichever path wrote the others, C's lines equal Python's (checked above).
+    python = [pipeline._render(record)[1] for record in records]
+    assert b'"tag"' not in python[2]
+    assert b'"request_id":"r-9"' in python[3]
+    assert b'"tag"' not in python[3]
+    assert b'"request_id":"r-7"' in python[4]
+
+
+@needs_speedups
 def test_context_fields_and_extras_merge_as_in_python(tmp_path: Path) -> None:
     pipeline = _pipeline(tmp_path)
     bind_context(rollout_id=7, env="math-v2", step="from context")

@@ -31,6 +31,7 @@ static PyObject *RESERVED;       /* frozenset: our document keys */
 static PyObject *LAST_OWN;       /* the last attribute LogRecord.__init__ sets */
 static Py_ssize_t FIRST_EXTRA;   /* how many attributes LogRecord.__init__ sets */
 static PyObject *K_MESSAGE, *K_CONTEXT, *K_EXCEPTION; /* what capture() adds */
+static PyObject *K_FROZEN;       /* our makeRecord: the extras it froze, a dict */
 static PyObject *D_KEYS[10];     /* timestamp ... thread_name, in document order */
 static PyObject *REDACTED;
 static PyObject *KWNAMES;        /* ("default", "option") for the orjson call */
@@ -49,7 +50,8 @@ static PyObject *A_EXC_INFO, *A_STACK_INFO, *A_CREATED, *A_LEVELNAME, *A_LEVELNO
 #define MAX_LITERALS 64
 typedef struct {
     int usable;                       /* 0: every long string goes to Redactor.text */
-    unsigned char first[256];         /* first[c]: some literal starts with byte c */
+    signed char head[128];            /* the first literal starting with (folded) c, or -1 */
+    signed char next[MAX_LITERALS];   /* the next literal with the same first character */
     int count;
     const char *text[MAX_LITERALS];   /* ASCII, borrowed from the settings tuple */
     Py_ssize_t size[MAX_LITERALS];
@@ -78,17 +80,21 @@ static int gate_add(Gate *gate, const char *text, Py_ssize_t size) {
     if (size == 0 || gate->count == MAX_LITERALS) {
         return 0;
     }
+    int first = Py_TOLOWER((unsigned char)text[0]);
+    if (first > 127) {
+        return 0;
+    }
     gate->text[gate->count] = text;
     gate->size[gate->count] = size;
-    gate->first[(unsigned char)text[0]] = 1;
-    gate->first[(unsigned char)Py_TOLOWER(text[0])] = 1;
-    gate->first[(unsigned char)Py_TOUPPER(text[0])] = 1;
+    gate->next[gate->count] = gate->head[first];
+    gate->head[first] = (signed char)gate->count;
     gate->count++;
     return 1;
 }
 
 static void gate_build(Gate *gate, PyObject *literals) {
     memset(gate, 0, sizeof *gate);
+    memset(gate->head, -1, sizeof gate->head);
     if (!PyTuple_Check(literals)) {
         return;
     }
@@ -101,6 +107,20 @@ static void gate_build(Gate *gate, PyObject *literals) {
         }
     }
     gate->usable = gate_add(gate, URL_MARKER, (Py_ssize_t)strlen(URL_MARKER));
+}
+
+/* The gate of the last literals tuple seen (a redactor's, which lives as long as
+ * its pipeline): built once, not per call. It holds the tuple, whose strings
+ * the gate borrows. */
+static Gate LAST_GATE;
+static PyObject *LAST_LITERALS;
+
+static const Gate *gate_for(PyObject *literals) {
+    if (literals != LAST_LITERALS) {
+        gate_build(&LAST_GATE, literals);
+        Py_XSETREF(LAST_LITERALS, Py_NewRef(literals));
+    }
+    return &LAST_GATE;
 }
 
 /* A character a prefixed or bare token is made of (redact.py's gate: A-Za-z0-9_+/.~-). */
@@ -127,12 +147,13 @@ static int gate_hit(const Gate *gate, PyObject *value) {
         if (run >= TOKEN_RUN) {
             return 1;
         }
-        if (c > 127 || !gate->first[c]) {
+        if (c > 127) {
             continue;
         }
-        for (int l = 0; l < gate->count; l++) {
+        /* Only the literals that start with this character, in any case. */
+        for (int l = gate->head[fold(c)]; l >= 0; l = gate->next[l]) {
             Py_ssize_t size = gate->size[l];
-            if ((Py_UCS4)(unsigned char)gate->text[l][0] != fold(c) || n - i < size) {
+            if (n - i < size) {
                 continue;
             }
             Py_ssize_t j = 1;
@@ -263,6 +284,39 @@ static PyObject *context_fields(PyObject *fields, int *status) {
     return renamed;
 }
 
+/* The extras, read by the keys our makeRecord left under K_FROZEN, when the record
+ * holds exactly LogRecord's attributes, those extras, the frozen mark and the
+ * captured message (and context): then no attribute needs a look. The values
+ * come from the record, which a filter may have changed since. SCAN: this does
+ * not apply, nothing was added; SLOW: a frozen key is gone (a filter removed it). */
+#define SCAN 2
+static int frozen_extras(Settings *s, PyObject *document, PyObject *state, int has_context) {
+    PyObject *frozen = PyDict_GetItemWithError(state, K_FROZEN); /* borrowed */
+    if (frozen == NULL) {
+        return PyErr_Occurred() ? -1 : SCAN;
+    }
+    if (!PyDict_CheckExact(frozen)
+        || PyDict_GET_SIZE(state) != FIRST_EXTRA + PyDict_GET_SIZE(frozen) + 2 + has_context) {
+        return SCAN;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *unused;
+    Py_INCREF(frozen);
+    int status = 1;
+    while (status == 1 && PyDict_Next(frozen, &pos, &key, &unused)) {
+        PyObject *value = PyDict_GetItemWithError(state, key); /* borrowed */
+        if (value == NULL) {
+            status = PyErr_Occurred() ? -1 : SLOW; /* the Python path writes what is left */
+            break;
+        }
+        Py_INCREF(value);
+        status = add_field(s, document, key, value);
+        Py_DECREF(value);
+    }
+    Py_DECREF(frozen);
+    return status;
+}
+
 /* Context fields, then extras (an extra wins), as record.user_fields merges them. */
 static int add_user_fields(Settings *s, PyObject *document, PyObject *state) {
     Py_ssize_t pos = 0, index = 0;
@@ -290,6 +344,10 @@ static int add_user_fields(Settings *s, PyObject *document, PyObject *state) {
     }
     if (PyDict_GET_SIZE(state) < FIRST_EXTRA) {
         return SLOW;
+    }
+    int found = frozen_extras(s, document, state, context != NULL);
+    if (found != SCAN) {
+        return found;
     }
     pos = 0;
     while (PyDict_Next(state, &pos, &key, &value)) {
@@ -506,7 +564,7 @@ static PyObject *lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs
                           &s.option)) {
         return NULL;
     }
-    gate_build(&s.gate, s.literals);
+    s.gate = *gate_for(s.literals); /* a copy: Python code the batch calls may use gate() */
     PyObject *records = args[0];
     Py_ssize_t count = PySequence_Fast_GET_SIZE(records);
     PyObject *out = PyList_New(count);
@@ -571,9 +629,9 @@ static PyObject *configure(PyObject *module, PyObject *config) {
     Py_XSETREF(BOUND_FIELDS, (PyTypeObject *)Py_NewRef(bound_fields));
     Py_XSETREF(LAST_CONTEXT, NULL);
     Py_XSETREF(LAST_RENAMED, NULL);
-    if (PyTuple_GET_SIZE(captured) != 3 || PyTuple_GET_SIZE(document_keys) != 10
+    if (PyTuple_GET_SIZE(captured) != 4 || PyTuple_GET_SIZE(document_keys) != 10
         || first_extra < 1) {
-        PyErr_SetString(PyExc_ValueError, "configure: 3 captured keys and 10 document keys");
+        PyErr_SetString(PyExc_ValueError, "configure: 4 captured keys and 10 document keys");
         return NULL;
     }
     Py_XSETREF(NOT_EXTRA, Py_NewRef(not_extra));
@@ -583,6 +641,7 @@ static PyObject *configure(PyObject *module, PyObject *config) {
     Py_XSETREF(K_MESSAGE, Py_NewRef(PyTuple_GET_ITEM(captured, 0)));
     Py_XSETREF(K_CONTEXT, Py_NewRef(PyTuple_GET_ITEM(captured, 1)));
     Py_XSETREF(K_EXCEPTION, Py_NewRef(PyTuple_GET_ITEM(captured, 2)));
+    Py_XSETREF(K_FROZEN, Py_NewRef(PyTuple_GET_ITEM(captured, 3)));
     for (int i = 0; i < 10; i++) {
         Py_XSETREF(D_KEYS[i], Py_NewRef(PyTuple_GET_ITEM(document_keys, i)));
     }
@@ -598,12 +657,11 @@ static PyObject *gate(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "gate(value: str, literals: tuple[str, ...])");
         return NULL;
     }
-    Gate found;
-    gate_build(&found, args[1]);
-    if (!found.usable) {
+    const Gate *found = gate_for(args[1]);
+    if (!found->usable) {
         Py_RETURN_TRUE;
     }
-    return PyBool_FromLong(gate_hit(&found, args[0]));
+    return PyBool_FromLong(gate_hit(found, args[0]));
 }
 
 static PyMethodDef methods[] = {

@@ -89,7 +89,9 @@ def make_record_over(previous: Any) -> MakeRecord:
                     # above), which is all stdlib's per-key loop checks.
                     state = record.__dict__
                     state.update(extra)
-                    state[_FROZEN] = True  # capture() need not look at them again
+                    # capture() need not look at them again, and the writer reads
+                    # these keys instead of scanning every attribute.
+                    state[_FROZEN] = extra
                 return record
         if is_function:
             return previous(self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)  # type: ignore[no-any-return]

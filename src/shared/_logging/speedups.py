@@ -33,7 +33,9 @@ class Config(NamedTuple):
     reserved: frozenset[str]  # our document keys
     first_extra: int  # how many attributes LogRecord.__init__ sets
     last_own: str  # the last of them
-    captured: tuple[str, str, str]  # what capture() adds: message, context, exception
+    # what capture() adds (message, context, exception), and the key under which
+    # our makeRecord leaves the extras it froze
+    captured: tuple[str, str, str, str]
     document_keys: tuple[str, ...]  # timestamp ... thread_name, in document order
     redacted: str  # what a secret value becomes
     rename: Callable[[list[tuple[str, object]]], dict[str, object]]  # record.renamed_fields
@@ -72,7 +74,7 @@ def config() -> Config:
         reserved=F.RESERVED_KEYS,
         first_extra=first,
         last_own=last,
-        captured=(F.CAPTURED_MESSAGE, F.CAPTURED_CONTEXT, F.CAPTURED_EXCEPTION),
+        captured=(F.CAPTURED_MESSAGE, F.CAPTURED_CONTEXT, F.CAPTURED_EXCEPTION, F.FROZEN_EXTRAS),
         document_keys=_DOCUMENT_KEYS,
         redacted=REDACTED,
         rename=renamed_fields,
