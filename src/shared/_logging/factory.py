@@ -46,20 +46,6 @@ _paths: dict[object, tuple[Any, str]] = {}
 _PLAIN: Final = frozenset({int, str, float, bool, type(None), bytes})
 
 
-def applies() -> bool:
-    """Whether :func:`fast_record` makes exactly what stdlib would make right now."""
-    # The factory attribute stdlib's makeRecord reads: no getLogRecordFactory() call
-    # on every log call.
-    return bool(
-        SUPPORTED
-        and logging._logRecordFactory is _LogRecord  # type: ignore[attr-defined]
-        and logging.logThreads
-        and logging.logProcesses
-        and logging.logMultiprocessing
-        and (not _TASK_NAME or logging.logAsyncioTasks)  # type: ignore[attr-defined,unused-ignore]
-    )
-
-
 def _file_and_module(pathname: Any) -> tuple[Any, str]:
     try:
         return _paths[pathname]
@@ -116,8 +102,9 @@ def fast_record(  # noqa: PLR0917 - LogRecord's signature
     sinfo: str | None = None,
 ) -> logging.LogRecord | None:
     """``logging.LogRecord(...)`` as the running Python builds it, or None when
-    it would not be the same (see :func:`applies`): then make a stdlib one."""
-    # applies(), inline: this runs on every log call.
+    it would not be the same: then make a stdlib one."""
+    # Only while stdlib's own factory is in place (the attribute its makeRecord
+    # reads, without a getLogRecordFactory() call) and every switch is on.
     if not (
         SUPPORTED
         and logging._logRecordFactory is _LogRecord  # type: ignore[attr-defined]
