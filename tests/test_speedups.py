@@ -136,6 +136,24 @@ def test_extras_changed_after_makerecord_are_written_as_the_record_holds_them(
 
 
 @needs_speedups
+def test_the_callers_extra_dict_may_change_after_the_call(tmp_path: Path) -> None:
+    """A caller that reuses its ``extra`` dict changes it while the record waits in
+    the queue: the record keeps the keys, values and order of the call."""
+    pipeline = _pipeline(tmp_path)
+    extra: dict[str, Any] = {"step": 5, "loss": 0.5, "tag": "train"}
+    records = [_record(extra=extra)]
+    del extra["step"]  # the caller moves "step" last and changes it
+    extra["step"] = 6
+    records.append(_record(extra=extra))
+    _both_ways(pipeline, records)  # the first sight of each key: Python judges it
+    fast = _both_ways(pipeline, records)
+    assert fast[0] is not None
+    assert b'"step":5,"loss":0.5,"tag":"train"' in fast[0]
+    assert fast[1] is not None
+    assert b'"loss":0.5,"tag":"train","step":6' in fast[1]
+
+
+@needs_speedups
 def test_context_fields_and_extras_merge_as_in_python(tmp_path: Path) -> None:
     pipeline = _pipeline(tmp_path)
     bind_context(rollout_id=7, env="math-v2", step="from context")

@@ -31,7 +31,7 @@ static PyObject *RESERVED;       /* frozenset: our document keys */
 static PyObject *LAST_OWN;       /* the last attribute LogRecord.__init__ sets */
 static Py_ssize_t FIRST_EXTRA;   /* how many attributes LogRecord.__init__ sets */
 static PyObject *K_MESSAGE, *K_CONTEXT, *K_EXCEPTION; /* what capture() adds */
-static PyObject *K_FROZEN;       /* our makeRecord: the extras it froze, a dict */
+static PyObject *K_FROZEN;       /* our makeRecord: the keys of the extras it froze */
 static PyObject *D_KEYS[10];     /* timestamp ... thread_name, in document order */
 static PyObject *REDACTED;
 static PyObject *KWNAMES;        /* ("default", "option") for the orjson call */
@@ -295,15 +295,14 @@ static int frozen_extras(Settings *s, PyObject *document, PyObject *state, int h
     if (frozen == NULL) {
         return PyErr_Occurred() ? -1 : SCAN;
     }
-    if (!PyDict_CheckExact(frozen)
-        || PyDict_GET_SIZE(state) != FIRST_EXTRA + PyDict_GET_SIZE(frozen) + 2 + has_context) {
+    if (!PyTuple_CheckExact(frozen)
+        || PyDict_GET_SIZE(state) != FIRST_EXTRA + PyTuple_GET_SIZE(frozen) + 2 + has_context) {
         return SCAN;
     }
-    Py_ssize_t pos = 0;
-    PyObject *key, *unused;
     Py_INCREF(frozen);
     int status = 1;
-    while (status == 1 && PyDict_Next(frozen, &pos, &key, &unused)) {
+    for (Py_ssize_t i = 0; status == 1 && i < PyTuple_GET_SIZE(frozen); i++) {
+        PyObject *key = PyTuple_GET_ITEM(frozen, i);
         PyObject *value = PyDict_GetItemWithError(state, key); /* borrowed */
         if (value == NULL) {
             status = PyErr_Occurred() ? -1 : SLOW; /* the Python path writes what is left */

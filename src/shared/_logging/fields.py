@@ -96,7 +96,7 @@ CAPTURED_MESSAGE: Final = "_shared_logging_message"
 CAPTURED_CONTEXT: Final = "_shared_logging_context"
 CAPTURED_EXCEPTION: Final = "_shared_logging_exception"
 #: Set by our makeRecord on a record whose extras it froze already (capture skips
-#: them): the frozen extras, a dict, so the writer can read just those keys.
+#: them): the extras' keys, a tuple, so the writer can read just those.
 FROZEN_EXTRAS: Final = "_shared_logging_frozen"
 PRIVATE_ATTRIBUTES: Final = frozenset(
     {CAPTURED_MESSAGE, CAPTURED_CONTEXT, CAPTURED_EXCEPTION, FROZEN_EXTRAS}

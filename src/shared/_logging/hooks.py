@@ -90,8 +90,9 @@ def make_record_over(previous: Any) -> MakeRecord:
                     state = record.__dict__
                     state.update(extra)
                     # capture() need not look at them again, and the writer reads
-                    # these keys instead of scanning every attribute.
-                    state[_FROZEN] = extra
+                    # these keys instead of scanning every attribute (a tuple:
+                    # ``extra`` may be the caller's own dict, free to change).
+                    state[_FROZEN] = tuple(extra)
                 return record
         if is_function:
             return previous(self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)  # type: ignore[no-any-return]
