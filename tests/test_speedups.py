@@ -83,6 +83,13 @@ def _both_ways(pipeline: Pipeline, records: list[logging.LogRecord]) -> list[byt
     return fast
 
 
+def _judged_lines(pipeline: Pipeline, records: list[logging.LogRecord]) -> list[bytes | None]:
+    """The C lines once the redactor has judged every key (the first pass, in
+    which Python judges the keys C has not seen), each checked against Python's."""
+    _both_ways(pipeline, records)
+    return _both_ways(pipeline, records)
+
+
 @needs_speedups
 def test_the_common_record_takes_the_c_path(tmp_path: Path) -> None:
     pipeline = _pipeline(tmp_path)
@@ -121,8 +128,7 @@ def test_extras_changed_after_makerecord_are_written_as_the_record_holds_them(
         changed(lambda r: setattr(r, "request_id", "r-7")),
         changed(lambda r: setattr(r, "message", "formatted by another handler")),
     ]
-    _both_ways(pipeline, records)  # the first sight of each key: Python judges it
-    fast = _both_ways(pipeline, records)
+    fast = _judged_lines(pipeline, records)
     assert fast[0] is not None
     assert b'"loss":0.5,"tag":"train"' in fast[0]
     assert fast[1] is not None
@@ -145,8 +151,7 @@ def test_the_callers_extra_dict_may_change_after_the_call(tmp_path: Path) -> Non
     del extra["step"]  # the caller moves "step" last and changes it
     extra["step"] = 6
     records.append(_record(extra=extra))
-    _both_ways(pipeline, records)  # the first sight of each key: Python judges it
-    fast = _both_ways(pipeline, records)
+    fast = _judged_lines(pipeline, records)
     assert fast[0] is not None
     assert b'"step":5,"loss":0.5,"tag":"train"' in fast[0]
     assert fast[1] is not None
@@ -161,8 +166,7 @@ def test_context_fields_and_extras_merge_as_in_python(tmp_path: Path) -> None:
         records = [_record(extra={"step": 5, "loss": 0.5}) for _ in range(2)]
     finally:
         clear_context()
-    _both_ways(pipeline, records)
-    fast = _both_ways(pipeline, records)
+    fast = _judged_lines(pipeline, records)
     assert fast[0] is not None
     assert b'"rollout_id":7,"env":"math-v2","step":5,"loss":0.5' in fast[0]
 
@@ -181,8 +185,7 @@ def test_a_context_that_binds_one_of_our_keys_is_renamed_in_c(tmp_path: Path) ->
         records.append(_record(extra={"step": 9}))
     finally:
         clear_context()
-    _both_ways(pipeline, records)
-    fast = _both_ways(pipeline, records)
+    fast = _judged_lines(pipeline, records)
     assert None not in fast
     assert b'"extra_rank":3,"env":"math","step":0' in (fast[0] or b"")
     assert b'"extra_extra_level":"mine","extra_level":"taken"' in (fast[3] or b"")
@@ -197,8 +200,7 @@ def test_secrets_are_redacted_by_either_path(tmp_path: Path) -> None:
         _record("url https://user:hunter2@example.com/x", None, {"note": "fine text here"}),
         _record("short", None, {"password": 123, "tokens": 50, "value": f"key {token}"}),
     ]
-    _both_ways(pipeline, records)
-    fast = _both_ways(pipeline, records)
+    fast = _judged_lines(pipeline, records)
     assert all(line is not None for line in fast)
     text = b"".join(line for line in fast if line is not None)
     assert b"hunter2" not in text
@@ -211,8 +213,7 @@ def test_secrets_are_redacted_by_either_path(tmp_path: Path) -> None:
 def test_user_patterns_are_applied_by_either_path(tmp_path: Path) -> None:
     pipeline = _pipeline(tmp_path, redact_patterns=[r"run-\d{4}"])
     records = [_record("job run-1234 ok", None, {"id": "run-9999"}) for _ in range(2)]
-    _both_ways(pipeline, records)
-    fast = _both_ways(pipeline, records)
+    fast = _judged_lines(pipeline, records)
     assert fast[1] is not None
     assert b"run-1234" not in fast[1]
     assert b"run-9999" not in fast[1]
@@ -234,8 +235,7 @@ def test_unusual_records_are_left_to_python(tmp_path: Path) -> None:
         _record("naïve café"),  # not ASCII: line breakers are checked
         _record("x" * 5000),  # over max_record_bytes: cut to fit
     ]
-    _both_ways(pipeline, records)
-    fast = _both_ways(pipeline, records)
+    fast = _judged_lines(pipeline, records)
     assert fast == [None] * len(records)
 
 
@@ -336,8 +336,7 @@ def test_the_c_path_takes_nearly_every_ordinary_record(tmp_path: Path) -> None:
             records.append(_record(message, args, extra))
         finally:
             clear_context()
-    _both_ways(pipeline, records)  # the first sight of each key: Python judges it
-    fast = _both_ways(pipeline, records)
+    fast = _judged_lines(pipeline, records)
     # What C declines by design: a null (it may have been a NaN) or a nested value
     # (redaction must walk it). Everything else it must take.
     declined_by_design = [
