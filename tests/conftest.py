@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,8 @@ def _restore_logging_state() -> Iterator[None]:
         if isinstance(logger, logging.Logger)
     }
     saved_hooks = (sys.excepthook, threading.excepthook, logging.Logger.makeRecord)
+    saved_logger_methods = (logging.Logger.addHandler, logging.Logger.setLevel)
+    saved_showwarning = warnings.showwarning
     saved_sigterm = signal.getsignal(signal.SIGTERM)
     clear_context()
     yield
@@ -77,6 +80,8 @@ def _restore_logging_state() -> Iterator[None]:
         if isinstance(logger, logging.Logger):
             logger.setLevel(saved_levels.get(name, logging.NOTSET))
     sys.excepthook, threading.excepthook, logging.Logger.makeRecord = saved_hooks  # type: ignore[method-assign]
+    logging.Logger.addHandler, logging.Logger.setLevel = saved_logger_methods  # type: ignore[method-assign]
+    warnings.showwarning = saved_showwarning
     signal.signal(signal.SIGTERM, saved_sigterm)
 
 

@@ -290,7 +290,7 @@ def test_ray_runtime_env_keeps_the_users_runtime_env_and_chains_their_hook(
     hook = env["worker_process_setup_hook"]
     assert hook.keywords == {"then": "m.hook"}  # ours first, then theirs
     hook_name = ray_runtime_env()["worker_process_setup_hook"]
-    assert hook_name == "shared._logging.ray_workers.setup_worker"
+    assert hook_name == "shared.logging_config._setup_ray_worker"
 
 
 def test_ray_runtime_env_needs_a_log_file_first() -> None:

@@ -9,7 +9,7 @@ import pytest
 EXPECTED = {
     "shared.logging_config": {
         "LoggingStats", "flush_logging", "init_rollout_logging", "logging_stats",
-        "ray_runtime_env", "setup_logging", "shutdown_logging",
+        "pool_logging", "ray_runtime_env", "setup_logging", "shutdown_logging",
     },
     "shared.json_formatter": {"JSONFormatter"},
     "shared.logging_context": {

@@ -114,9 +114,11 @@ def test_with_file_output(tmp_path: Path) -> None:
 def test_for_async_code(tmp_path: Path) -> None:
     """For Async Code: queued, everything on disk at exit."""
     err = _run(tmp_path, PRELUDE + ASYNC + PROBE * 50)
-    # The console's storm control: 5 of one kind, then a summary (repeat_limit).
-    assert err.count("INFO     app: probe info\n") == 5
-    assert "45 more like this in 10s not shown (repeat_limit=5): probe info" in err
+    # INFO is progress: every line prints. A WARNING storm: 5 of one kind, then
+    # a summary (repeat_limit).
+    assert err.count("INFO     app: probe info\n") == 50
+    assert err.count("WARNING  paramiko: paramiko warning\n") == 5
+    assert "45 more like this in 10s not shown (repeat_limit=5): paramiko warning" in err
     records = read_jsonl(tmp_path / "logs" / "app.jsonl")
     assert sum(r["message"] == "probe info" for r in records) == 50
 

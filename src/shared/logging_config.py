@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `import shared.logging_config`
     from ._logging.console_handler import ConsoleHandler
     from ._logging.files import RotatingJSONLWriter
     from ._logging.hooks import Hooks
+    from ._logging.neighbours import Neighbours
     from ._logging.otlp import OTLPExport
     from ._logging.pipeline import Pipeline
     from ._logging.queue import BoundedQueueHandler, PipelineHandler
@@ -40,6 +41,7 @@ __all__ = [
     "flush_logging",
     "init_rollout_logging",
     "logging_stats",
+    "pool_logging",
     "ray_runtime_env",
     "setup_logging",
     "shutdown_logging",
@@ -86,6 +88,8 @@ def setup_logging(
     otlp_endpoint: str | None = None,
     service_name: str | None = None,
     otlp_headers: Mapping[str, str] | None = None,
+    leave_loggers: Iterable[str] | None = None,
+    capture_warnings: bool = True,
 ) -> None:
     """Configure the root logger: console, rotated JSONL file, optional queue.
 
@@ -129,6 +133,14 @@ def setup_logging(
       values are cut with a marker.
     * **otlp_endpoint** - also export every record over OTLP/HTTP (needs the
       ``otlp`` extra); **service_name** and **otlp_headers** go with it.
+    * **leave_loggers** - logger names (with their children) whose handlers we
+      leave as they are. By default a library logger's own terminal handler
+      (transformers, Lightning, mlflow...) is taken aside and its records reach
+      our file and console once, even with ``propagate=False``; shutdown puts
+      the handlers back.
+    * **capture_warnings** - ``warnings.warn`` becomes a WARNING record of
+      ``py.warnings`` with its category, file and line (default); ``False``
+      leaves warnings to the warnings module.
     """
     options = build_options(
         level=level,
@@ -154,6 +166,8 @@ def setup_logging(
         otlp_endpoint=otlp_endpoint,
         service_name=service_name,
         otlp_headers=otlp_headers,
+        leave_loggers=leave_loggers,
+        capture_warnings=capture_warnings,
     )
     with _lock:
         installation = _build(options)  # may raise: nothing has changed yet
@@ -263,7 +277,71 @@ def ray_runtime_env(base: Mapping[str, Any] | None = None) -> dict[str, Any]:
     from ._logging.ray_workers import runtime_env  # noqa: PLC0415 - Ray users only
 
     installation = _current
-    return runtime_env(installation.options if installation else None, base)
+    return runtime_env(installation.options if installation else None, base, _setup_ray_worker)
+
+
+def _setup_ray_worker(then: Callable[[], object] | str | None = None) -> None:
+    """Ray's worker_process_setup_hook (``ray_runtime_env``): the driver's
+    configuration, a file of the worker's own, Ray's identity on each record."""
+    import json  # noqa: PLC0415
+
+    from ._logging.ray_workers import VARIABLE, RayIdentity, call_hook, worker_file  # noqa: PLC0415
+
+    settings = json.loads(os.environ[VARIABLE])
+    setup_logging(
+        log_file=worker_file(settings),
+        use_queue_handler=False,  # every record on disk when the call returns
+        **settings["options"],
+    )
+    installation = _current
+    if installation is not None:
+        installation.handler.addFilter(RayIdentity())
+    if then is not None:
+        call_hook(then)
+
+
+def pool_logging() -> dict[str, Any]:
+    """``initializer`` and ``initargs`` that configure a worker pool's processes
+    like this one, for any pool that takes them:
+
+        with joblib.parallel_config(backend="loky", **pool_logging()):
+            Parallel(n_jobs=8)(delayed(work)(i) for i in items)
+        ProcessPoolExecutor(8, **pool_logging())
+        multiprocessing.get_context("spawn").Pool(8, **pool_logging())
+
+    Each worker writes the same file, synchronously (a worker killed by the
+    pool loses nothing already logged), and prints its console lines itself.
+    Without it a spawned worker (joblib's default loky backend, spawn and
+    forkserver pools) has no configuration: its records reach stderr bare or
+    not at all, and never the file. Call ``setup_logging`` first.
+    """
+    import json  # noqa: PLC0415
+
+    from ._logging.ray_workers import passed_options  # noqa: PLC0415
+
+    installation = _current
+    if installation is None:
+        raise RuntimeError(
+            "pool_logging() passes this process's configuration on: call setup_logging() first"
+        )
+    options = installation.options
+    settings = {
+        "log_file": str(options.log_file.resolve()) if options.log_file else None,
+        "options": passed_options(options),
+        "use_rich": options.use_rich,
+    }
+    return {"initializer": _setup_pool_worker, "initargs": (json.dumps(settings),)}
+
+
+def _setup_pool_worker(settings: str) -> None:
+    """A pool worker's initializer (see pool_logging)."""
+    import json  # noqa: PLC0415
+
+    found = json.loads(settings)
+    setup_logging(
+        log_file=found["log_file"], use_queue_handler=False, use_rich=found["use_rich"],
+        **found["options"],
+    )  # fmt: skip
 
 
 def _current_handler() -> logging.Handler | None:
@@ -286,9 +364,19 @@ class _Installation:
     saved_root_level: int = logging.WARNING
     saved_levels: dict[str, int] = field(default_factory=dict)
     removed_handlers: list[logging.Handler] = field(default_factory=list)
+    neighbours: Neighbours | None = None
+
+    def our_handlers(self) -> list[logging.Handler]:
+        """What this configuration puts on the root logger."""
+        if self.console_handler is None:
+            return [self.handler]
+        return [self.handler, self.console_handler]
 
     def uninstall(self) -> None:
         root = logging.getLogger()
+        neighbours = self.neighbours
+        if neighbours is not None:  # first: what follows adds handlers and sets levels
+            neighbours.uninstall()
         self.hooks.uninstall()
         # Drain while still attached: what the writer's own work logs meanwhile
         # (a console stream that logs, an exporter's warnings) reaches the file,
@@ -302,7 +390,9 @@ class _Installation:
         self.handler.shutdown()
         root.setLevel(self.saved_root_level)
         for name, saved in self.saved_levels.items():
-            logging.getLogger(name).setLevel(saved)
+            # The level the library set meanwhile, if it did.
+            level = neighbours.level_to_restore(name, saved) if neighbours else saved
+            logging.getLogger(name).setLevel(level)
         for handler in self.removed_handlers:
             if handler not in root.handlers:
                 root.addHandler(handler)
@@ -349,6 +439,8 @@ def _build(options: Options) -> _Installation:
     else:
         handler = PipelineHandler(pipeline)
     console_handler = _console_handler(options, pipeline)
+    if isinstance(handler, BoundedQueueHandler):
+        handler.console_gate = console_handler
     hooks = Hooks(
         flush=handler.flush_records,
         console_shows_crashes=options.console and options.console_level <= logging.CRITICAL,
@@ -369,6 +461,7 @@ def _console_handler(options: Options, pipeline: Pipeline) -> ConsoleHandler | N
         return None
     stream = console.stream if isinstance(console, TextConsole) else sys.stderr
     handler = ConsoleHandler(stream, console.level, pipeline.console_text, console.storms)
+    handler.honours_formatter = isinstance(console, TextConsole) and console.renderer is not None
     console.gate = handler
     return handler
 
@@ -476,13 +569,6 @@ def _rich_handler(options: Options) -> logging.Handler:
     return RichHandler(console=Console(stderr=True), rich_tracebacks=options.rich_tracebacks)
 
 
-def _is_console_handler(handler: logging.Handler) -> bool:
-    """A handler that prints to the terminal, which ours would duplicate."""
-    if not isinstance(handler, logging.StreamHandler) or isinstance(handler, logging.FileHandler):
-        return False
-    return handler.stream in (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
-
-
 def _swap_in(new: _Installation) -> None:
     global _current  # noqa: PLW0603 - the process has one logging configuration
     root = logging.getLogger()
@@ -494,9 +580,11 @@ def _swap_in(new: _Installation) -> None:
         logger = logging.getLogger(name)
         new.saved_levels.setdefault(name, logger.level)
         logger.setLevel(level)
+    from ._logging.neighbours import Neighbours, is_terminal_handler  # noqa: PLC0415
+
     # Handlers printing to the terminal would print every line twice; others
     # (pytest's caplog, a file another tool added) keep working.
-    new.removed_handlers = [h for h in root.handlers if _is_console_handler(h)]
+    new.removed_handlers = [h for h in root.handlers if is_terminal_handler(h)]
     for handler in new.removed_handlers:
         root.removeHandler(handler)
     root.setLevel(new.options.level)
@@ -506,6 +594,16 @@ def _swap_in(new: _Installation) -> None:
         root.addHandler(new.console_handler)
     new.handler.start()
     new.hooks.install()
+    # Library loggers (transformers, Lightning, mlflow...) and warnings, last:
+    # what it finds must see our handlers in place.
+    new.neighbours = Neighbours(
+        new.our_handlers,
+        new.console_handler,
+        dict(new.options.logger_levels),
+        new.options.leave_loggers,
+        new.options.capture_warnings,
+    )
+    new.neighbours.install()
     _current = new
     _register_process_hooks()
 

@@ -8,6 +8,7 @@ cursor or forge a new log line. Our own colour codes are added afterwards.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, Final
@@ -27,15 +28,26 @@ _SINGLE_LINE: Final = str.maketrans(_ESCAPES)
 _MULTI_LINE: Final = str.maketrans({k: v for k, v in _ESCAPES.items() if k not in (0x09, 0x0A)})
 
 
+#: Colour and style codes (SGR: ESC [ digits ; ... m) that libraries put in their
+#: messages (transformers' bold load report). Dropped: they are presentation, and
+#: shown escaped they read as ``\x1b[1m`` noise. Every other escape stays escaped.
+_SGR: Final = re.compile(r"\x1b\[[0-9;:]{0,32}m")
+
+
 def escape_controls(text: str) -> str:
-    """``text`` with every control character shown as an escape, on one line."""
+    """``text`` with colour codes dropped and every other control character
+    shown as an escape, on one line."""
     if text.isprintable():  # the common case: nothing to do, no copy
         return text
+    if "\x1b[" in text:
+        text = _SGR.sub("", text)
     return text.translate(_SINGLE_LINE)
 
 
 def escape_block(text: str) -> str:
     """Like :func:`escape_controls` but keeping newlines and tabs (tracebacks)."""
+    if "\x1b[" in text:
+        text = _SGR.sub("", text)
     return text.translate(_MULTI_LINE)
 
 
@@ -170,7 +182,12 @@ class ConsoleRenderer:
         state = record.__dict__
         level = state["levelname"]
         fields = parts.fields
-        extras = fields_text(fields, fields) if fields else ""
+        if not fields:
+            extras = ""
+        elif F.RAY_TIMESTAMP in fields:  # a Ray process: its bookkeeping stays in the file
+            extras = fields_text(fields, [k for k in fields if k not in F.RAY_CONSOLE_HIDDEN])
+        else:
+            extras = fields_text(fields, fields)
         logger = state["name"]
         if type(logger) is not str:
             logger = safe_str(logger)

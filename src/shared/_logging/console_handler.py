@@ -59,10 +59,33 @@ class ConsoleHandler(logging.StreamHandler[IO[str]]):
         super().__init__(stream)
         self.setLevel(level)
         self.addFilter(ConsoleLevelFilter(level, storms))
-        self.setFormatter(ConsoleFormatter(render))
+        #: Whether a formatter given to setFormatter() can be used (our human
+        #: console); rich and JSON lines refuse one.
+        self.honours_formatter = True
+        self._ours: logging.Formatter = ConsoleFormatter(render)
+        self.setFormatter(self._ours)
         #: True while the pipeline prints this handler's lines (between setup and
         #: shutdown); otherwise it is an ordinary StreamHandler.
         self.printed_by_pipeline = False
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
+        """A formatter of the user's own prints our console lines (with the
+        message redacted and control characters escaped); ``None`` puts ours back."""
+        if fmt is None:
+            fmt = self._ours
+        elif isinstance(fmt, ConsoleFormatter):
+            self._ours = fmt
+        elif not self.honours_formatter:
+            raise TypeError(
+                f"the console prints through rich or as JSON lines and cannot use the "
+                f"formatter {fmt!r}; drop use_rich/console_json to format it yourself"
+            )
+        super().setFormatter(fmt)
+
+    def user_formatter(self) -> logging.Formatter | None:
+        """The formatter set with setFormatter(), if it is not ours."""
+        fmt = self.formatter
+        return None if fmt is None or isinstance(fmt, ConsoleFormatter) else fmt
 
     def handle(self, record: logging.LogRecord) -> Any:
         if self.printed_by_pipeline:

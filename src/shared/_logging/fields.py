@@ -33,6 +33,8 @@ MAX_LINGER_SECONDS: Final = 0.05
 #: Storm control on the console: records of one kind printed per window.
 DEFAULT_REPEAT_LIMIT: Final = 5
 DEFAULT_REPEAT_WINDOW_SECONDS: Final = 10.0
+#: The lowest level storm control applies to: INFO progress lines always print.
+STORM_LEVEL: Final = logging.WARNING
 
 OVERFLOW_POLICIES: Final = ("block", "drop")
 STANDARD_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -98,9 +100,45 @@ CAPTURED_EXCEPTION: Final = "_shared_logging_exception"
 #: Set by our makeRecord on a record whose extras it froze already (capture skips
 #: them): the extras' keys, a tuple, so the writer can read just those.
 FROZEN_EXTRAS: Final = "_shared_logging_frozen"
+#: Set in queue mode on a record logged while another tool had our console (tqdm's
+#: redirect): that tool printed it, so the writer must not, whoever owns the
+#: console when the record is written.
+CONSOLE_TAKEN: Final = "_shared_logging_console_taken"
+#: Set on a record a library logger's forwarder handed to the root (neighbours.py),
+#: so that a second forwarder up the same chain does not hand it over again.
+FORWARDED: Final = "_shared_logging_forwarded"
 PRIVATE_ATTRIBUTES: Final = frozenset(
-    {CAPTURED_MESSAGE, CAPTURED_CONTEXT, CAPTURED_EXCEPTION, FROZEN_EXTRAS}
+    {
+        CAPTURED_MESSAGE,
+        CAPTURED_CONTEXT,
+        CAPTURED_EXCEPTION,
+        FROZEN_EXTRAS,
+        CONSOLE_TAKEN,
+        FORWARDED,
+    }
 )
+#: Ray's identity of a worker, as Ray's own JSON logging names it (ray_workers.py).
+RAY_IDENTITY: Final = (
+    "job_id",
+    "node_id",
+    "worker_id",
+    "actor_id",
+    "actor_name",
+    "task_id",
+    "task_name",
+)
+#: The attribute Ray puts on every record of its processes (driver and workers).
+RAY_TIMESTAMP: Final = "_ray_timestamp_ns"
+#: Fields the console leaves out of a record that carries RAY_TIMESTAMP: Ray's
+#: prefix names the actor already, and the file keeps them all.
+RAY_CONSOLE_HIDDEN: Final = frozenset({RAY_TIMESTAMP, *RAY_IDENTITY})
+#: Set on an exception once a record carries it (hooks.py): sys.exit inside its
+#: handler then knows it is in the file already.
+LOGGED_EXCEPTION: Final = "_shared_logging_logged"
+#: Fields of a ``warnings.warn`` record (logger ``py.warnings``).
+WARNING_CATEGORY: Final = "category"
+WARNING_FILE: Final = "warning_file"
+WARNING_LINE: Final = "warning_line"
 
 NOT_EXTRA: Final = LOGRECORD_ATTRIBUTES | PRIVATE_ATTRIBUTES
 #: The smallest per-record (and so per-file) bound we accept: a truncated

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from types import FrameType, FunctionType, TracebackType
-from typing import Any
+from typing import Any, Final, NoReturn
 
 from . import fields as F
 from .factory import fast_record
@@ -27,6 +27,22 @@ Flush = Callable[[float], bool]
 # --- extras that collide with LogRecord attributes ----------------------------------
 
 _original_make_record = logging.Logger.makeRecord
+
+
+def _is_stdlib_make_record(candidate: object) -> bool:
+    """Whether ``candidate`` is stdlib's own ``Logger.makeRecord``. An APM agent
+    (ddtrace-run) may have replaced it before this module was imported, so the
+    class attribute we saw then proves nothing: the code object does
+    (``functools.wraps`` copies names, not code)."""
+    code = getattr(candidate, "__code__", None)
+    return (
+        isinstance(candidate, FunctionType)
+        and code is not None
+        and code.co_name == "makeRecord"
+        and code.co_filename == logging.__file__
+    )
+
+
 _ATTRIBUTES = F.LOGRECORD_ATTRIBUTES
 _FROZEN = F.FROZEN_EXTRAS
 
@@ -47,6 +63,37 @@ def _safe_extra(extra: object) -> dict[str, object]:
 
 MakeRecord = Callable[..., logging.LogRecord]
 
+#: Keys structlog's ProcessorFormatter adds to an event dict for itself.
+_STRUCTLOG_META: Final = frozenset({"_record", "_from_structlog", "exc_info", "event"})
+_TRACEBACK_START: Final = "\nTraceback (most recent call last):"
+
+
+def other_styles(
+    msg: object, args: Any, exc_info: Any, extra: dict[str, Any]
+) -> tuple[object, Any, dict[str, Any]]:
+    """Records that other logging libraries hand to stdlib, made ordinary.
+
+    * structlog's ``wrap_for_formatter``: ``msg`` is the event dict and
+      ``extra`` holds ``_logger`` and ``_name``. The event becomes the message
+      and its key-values top-level fields (a colliding key is renamed later,
+      as any extra's).
+    * loguru's propagate recipe (a ``logging.Handler`` sink): its bound values
+      come as one ``extra`` dict, flattened into fields (none: no field), and
+      the message already ends with loguru's traceback text, cut off here: the
+      exception is written once, from ``exc_info``, like any other.
+    """
+    if type(msg) is dict and "_logger" in extra and "_name" in extra:
+        event = msg.get("event", "")
+        fields = {k: v for k, v in msg.items() if k not in _STRUCTLOG_META}
+        fields.update((k, v) for k, v in extra.items() if k not in ("_logger", "_name"))
+        return event, (), fields
+    inner = extra.get("extra")
+    if type(inner) is dict and len(extra) == 1:
+        if exc_info and isinstance(msg, str) and _TRACEBACK_START in msg:
+            msg = msg.partition(_TRACEBACK_START)[0]
+        return msg, args, dict(inner)
+    return msg, args, extra
+
 
 def make_record_over(previous: Any) -> MakeRecord:
     """A ``Logger.makeRecord`` that renames colliding extras, then calls ``previous``
@@ -55,7 +102,7 @@ def make_record_over(previous: Any) -> MakeRecord:
     While ``previous`` is stdlib's own, the record is built by
     :func:`fast_record`, which makes the same record for less.
     """
-    is_stdlib = previous is _original_make_record
+    is_stdlib = _is_stdlib_make_record(previous)
     # A plain function takes the logger as its first argument; a descriptor
     # (a wrapt FunctionWrapper, a staticmethod...) is bound the way the class would.
     is_function = isinstance(previous, FunctionType)
@@ -74,6 +121,8 @@ def make_record_over(previous: Any) -> MakeRecord:
         extra: Mapping[str, object] | None = None,
         sinfo: str | None = None,
     ) -> logging.LogRecord:
+        if type(extra) is dict and ("_name" in extra or "extra" in extra):
+            msg, args, extra = other_styles(msg, args, exc_info, extra)
         # stdlib raises KeyError for extra={"name": ...} or {"message": ...}: a log
         # call that raises into the caller. Rename such keys instead.
         # An exact type check: an ABC isinstance() would cost more than the rest.
@@ -81,6 +130,8 @@ def make_record_over(previous: Any) -> MakeRecord:
             extra = _safe_extra(extra)
         if extra:  # frozen here, at the call: the writer never runs user code
             extra = frozen_extra(extra)
+        if exc_info:
+            _mark_logged(exc_info)
         if is_stdlib:
             record = fast_record(name, level, fn, lno, msg, args, exc_info, func, sinfo)
             if record is not None:
@@ -103,6 +154,16 @@ def make_record_over(previous: Any) -> MakeRecord:
 
 
 # --- crashes ------------------------------------------------------------------------------
+
+
+def _mark_logged(exc_info: Any) -> None:
+    """Remember that this exception reached a log record (see Hooks._exit)."""
+    try:
+        exc = exc_info[1] if type(exc_info) is tuple else exc_info
+        if isinstance(exc, BaseException):
+            setattr(exc, F.LOGGED_EXCEPTION, True)
+    except Exception:  # noqa: S110 - an exception type that refuses attributes
+        pass
 
 
 class _AsyncioCrashFilter(logging.Filter):
@@ -128,6 +189,7 @@ class Hooks:
         self._asyncio_filter = _AsyncioCrashFilter()
         self.sigterm_installed = False
         self._previous_make_record: Any = None
+        self._previous_exit: Any = sys.exit
         self._make_record: MakeRecord | None = None
 
     def install(self) -> None:
@@ -140,6 +202,8 @@ class Hooks:
         self._previous_make_record = logging.Logger.__dict__["makeRecord"]
         self._make_record = make_record_over(self._previous_make_record)
         logging.Logger.makeRecord = self._make_record  # type: ignore[method-assign]
+        self._previous_exit = sys.exit
+        sys.exit = self._exit
         if self._handle_sigterm and _can_take_sigterm():
             signal.signal(signal.SIGTERM, self._on_sigterm)
             self.sigterm_installed = True
@@ -150,6 +214,8 @@ class Hooks:
         if threading.excepthook == self._threading_excepthook:
             threading.excepthook = self._previous_threading_hook
         logging.getLogger("asyncio").removeFilter(self._asyncio_filter)
+        if sys.exit == self._exit:
+            sys.exit = self._previous_exit
         ours = self._make_record
         if ours is not None and logging.Logger.__dict__["makeRecord"] is ours:
             logging.Logger.makeRecord = self._previous_make_record  # type: ignore[method-assign]
@@ -180,6 +246,24 @@ class Hooks:
         ):
             self._previous_excepthook(exc_type, exc, tb)
 
+    def _exit(self, status: str | int | None = None) -> NoReturn:
+        """``sys.exit`` with a failure status while an exception that no record
+        carries is being handled: a framework caught the job's exception, printed
+        it its own way and exits (Hydra without HYDRA_FULL_ERROR). Log it first,
+        so the run's file holds the structured exception."""
+        exc = sys.exc_info()[1]
+        if (
+            exc is not None
+            and status not in (None, 0)
+            and not isinstance(exc, SystemExit | KeyboardInterrupt)
+            and not getattr(exc, F.LOGGED_EXCEPTION, False)
+        ):
+            logging.getLogger(CRASH_LOGGER).critical(
+                "exiting with status %s after %s", status, type(exc).__name__, exc_info=exc
+            )
+        self._previous_exit(status)
+        raise SystemExit(status)  # only if the previous sys.exit returned
+
     def _threading_excepthook(self, args: threading.ExceptHookArgs) -> None:
         if args.exc_type is SystemExit:  # how threads end quietly; the default ignores it
             return
@@ -199,7 +283,12 @@ class Hooks:
             self._previous_threading_hook(args)
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        """Drain and flush, then die by SIGTERM exactly as before we were installed."""
+        """Drain and flush; then, when ours is the process's own handler, die by
+        SIGTERM exactly as before we were installed.
+
+        A framework that installed its handler after ours and chains to it
+        (Lightning's preemption checkpoint) has its own plan for the signal:
+        then we only flush and return, and the framework decides how to end."""
         self._flush(F.FLUSH_TIMEOUT_SECONDS)
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -207,6 +296,8 @@ class Hooks:
                     stream.flush()
             except Exception:  # noqa: S110
                 pass
+        if signal.getsignal(signal.SIGTERM) != self._on_sigterm:
+            return  # chained by the handler in charge: it decides
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signal.SIGTERM)
 

@@ -70,6 +70,8 @@ class Options:
     otlp_endpoint: str | None
     service_name: str | None
     otlp_headers: tuple[tuple[str, str], ...]
+    leave_loggers: tuple[str, ...] = ()
+    capture_warnings: bool = True
 
     @property
     def record_limit(self) -> int:
@@ -104,6 +106,8 @@ def build_options(
     otlp_endpoint: str | None = None,
     service_name: str | None = None,
     otlp_headers: Mapping[str, str] | None = None,
+    leave_loggers: Iterable[str] | None = None,
+    capture_warnings: bool = True,
 ) -> Options:
     """Check every argument of ``setup_logging``; raise naming the bad value.
 
@@ -154,6 +158,8 @@ def build_options(
         otlp_endpoint=_endpoint(otlp_endpoint),
         service_name=_optional_name(service_name, "service_name"),
         otlp_headers=_headers(otlp_headers),
+        leave_loggers=_strings(leave_loggers, "leave_loggers"),
+        capture_warnings=bool(capture_warnings),
     )
 
 

@@ -19,7 +19,7 @@ from .encode import line_of
 from .files import RotatingJSONLWriter
 from .record import Parts, assemble, broken_record_document, record_parts
 from .redact import Redactor
-from .sinks import FileSink, HandlerConsole, OTLPSink, Sink, TextConsole
+from .sinks import FileSink, HandlerConsole, OTLPSink, Sink, TextConsole, formatted_line
 
 if TYPE_CHECKING:
     from .otlp import OTLPExport
@@ -49,6 +49,9 @@ class Pipeline:
             s for s in (self.file, console, OTLPSink(otlp) if otlp else None) if s is not None
         ]
         self._reported_export_drops = 0
+        #: Queue mode: whether the console prints a record was decided when it was
+        #: logged (the CONSOLE_TAKEN mark), not when it is written.
+        self.console_decided_at_call = False
         # Reentrant: a value's __str__ that logs, in synchronous mode, re-enters here.
         self.lock = threading.RLock()
         self.closed = False
@@ -88,14 +91,17 @@ class Pipeline:
                 file.add_lines(cast("list[bytes]", fast))
                 file.flush()
                 return
-            sinks = [sink for sink in self.sinks if sink.shown()]
+            at_call = self.console_decided_at_call
+            sinks = [sink for sink in self.sinks if at_call or sink.shown()]
+            console = self.console
             for index, record in enumerate(records):
                 if fast is not None and file is not None and (known := fast[index]) is not None:
                     file.add_line(known)  # below every other sink's level
                     continue
                 parts, line = self._render(record)
+                taken = at_call and F.CONSOLE_TAKEN in record.__dict__
                 for sink in sinks:
-                    if sink.wants(record):
+                    if (not taken or sink is not console) and sink.wants(record):
                         self._add(sink, record, parts, line)
             report = self._export_drops_line()
             if report and file is not None:
@@ -147,6 +153,9 @@ class Pipeline:
             parts, _ = self._fallback(record, exc)
         assert console.renderer is not None
         try:
+            fmt = console.user_formatter()
+            if fmt is not None:
+                return formatted_line(fmt, record, parts)
             return console.renderer.render(record, parts)
         except Exception as exc:  # hostile content the renderer choked on
             return console.renderer.render(record, self._fallback(record, exc)[0])

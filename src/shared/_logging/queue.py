@@ -39,6 +39,7 @@ from .pipeline import Pipeline
 from .record import capture, drop_presentation_extras
 
 _get_ident = threading.get_ident  # read on every queued record
+_root = logging.root  # dictConfig and tqdm replace its handlers, never the logger
 
 # Delivered to the main thread only: a background thread must not be the one
 # whose system call a SIGTERM/SIGINT interrupts while the main thread waits.
@@ -71,6 +72,20 @@ def _writer_failed(count: int, exc: Exception) -> None:
             "the writer goes on")  # fmt: skip
 
 
+class RefusesFormatterMixin:
+    """Our record handlers write a fixed JSONL schema (and the console through its
+    own handler): a formatter set on them would be ignored, so it is refused."""
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
+        if fmt is None:
+            return
+        raise TypeError(
+            f"{type(self).__name__} writes shared-logging's JSONL schema and cannot use "
+            f"the formatter {fmt!r}; format the console with setFormatter() on its "
+            "ConsoleHandler, or pass console_json=True to setup_logging()"
+        )
+
+
 class NoLockHandleMixin:
     """``Handler.handle`` without the handler lock: the pipeline has its own."""
 
@@ -85,7 +100,7 @@ class NoLockHandleMixin:
         return record
 
 
-class PipelineHandler(NoLockHandleMixin, logging.Handler):
+class PipelineHandler(RefusesFormatterMixin, NoLockHandleMixin, logging.Handler):
     """Synchronous mode: the whole pipeline runs on the caller's thread."""
 
     def __init__(self, pipeline: Pipeline) -> None:
@@ -347,7 +362,7 @@ class Listener:
                     pass
 
 
-class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
+class BoundedQueueHandler(RefusesFormatterMixin, NoLockHandleMixin, logging.handlers.QueueHandler):
     """Queue mode: capture on the caller, format and write on the listener."""
 
     def __init__(self, pipeline: Pipeline, queue_size: int, overflow: str) -> None:
@@ -358,6 +373,10 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
         self.pipeline = pipeline
         self.queue_size = queue_size
         self.listener: Listener = Listener(self)
+        #: Our console handler on the root logger (console_handler.py), if any.
+        self.console_gate: logging.Handler | None = None
+        # Who prints a record is decided at the call (see _mark_console).
+        pipeline.console_decided_at_call = True
 
     # --- the caller's side ------------------------------------------------------------
 
@@ -371,6 +390,7 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
             return super().handle(record)
         try:
             capture(record)
+            self._mark_console(record)
             self.enqueue(record)
         except Exception:
             self.handleError(record)
@@ -379,9 +399,18 @@ class BoundedQueueHandler(NoLockHandleMixin, logging.handlers.QueueHandler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             capture(record)
+            self._mark_console(record)
             self.enqueue(record)
         except Exception:
             self.handleError(record)
+
+    def _mark_console(self, record: logging.LogRecord) -> None:
+        """A tool that holds our console now (tqdm's redirect) prints this record
+        itself: mark it so the writer does not print it again later, after the
+        tool has given the console back."""
+        gate = self.console_gate
+        if gate is not None and gate not in _root.handlers:
+            record.__dict__[F.CONSOLE_TAKEN] = True
 
     def enqueue(self, record: logging.LogRecord) -> None:
         records = self.records

@@ -8,6 +8,10 @@ actor. Each worker then writes its own file in the driver's log directory
 the call returns, so ``ray.kill`` (SIGKILL, no atexit) loses nothing already
 logged. ``logview <dir>`` merges the driver and every worker by time.
 
+The hook itself is ``shared.logging_config._setup_ray_worker``: it calls
+``setup_logging``, so it lives there, and this module never imports
+logging_config.
+
 Records carry Ray's identity under the names Ray's own JSON logging uses:
 ``job_id``, ``node_id``, ``worker_id`` (read once per process), ``actor_id``
 and ``actor_name`` in an actor (read once, when the actor exists), ``task_id``
@@ -31,13 +35,18 @@ from . import fields as F
 from .options import Options
 
 VARIABLE: Final = "SHARED_LOGGING_RAY"
-#: This module's hook, by name: Ray imports it in each worker (nothing is pickled).
-HOOK: Final = f"{__name__}.setup_worker"
+#: The worker hook, by name: Ray imports it in each worker (nothing is pickled).
+#: It lives in logging_config (it calls setup_logging), which imports this
+#: module and not the other way round.
+HOOK: Final = "shared.logging_config._setup_ray_worker"
 _NOT_PASSED: Final = frozenset({"log_file", "use_queue_handler", "use_rich", "rich_tracebacks"})
 
 
-def runtime_env(options: Options | None, base: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``base`` (the user's runtime_env) with our hook and the driver's configuration."""
+def runtime_env(
+    options: Options | None, base: Mapping[str, Any] | None, hook: Callable[..., None]
+) -> dict[str, Any]:
+    """``base`` (the user's runtime_env) with our ``hook`` (named by HOOK) and the
+    driver's configuration."""
     if importlib.util.find_spec("ray") is None:
         raise ImportError(
             "ray_runtime_env() needs the 'ray' package; install it with "
@@ -59,16 +68,25 @@ def runtime_env(options: Options | None, base: Mapping[str, Any] | None) -> dict
     if theirs is None:
         merged["worker_process_setup_hook"] = HOOK
     else:  # both run: ours first, so their hook's records are written too
-        merged["worker_process_setup_hook"] = functools.partial(setup_worker, then=theirs)
+        merged["worker_process_setup_hook"] = functools.partial(hook, then=theirs)
     return merged
 
 
-def _settings(options: Options) -> dict[str, Any]:
-    assert options.log_file is not None
+def passed_options(options: Options) -> dict[str, Any]:
+    """The driver's options as setup_logging's keyword arguments (JSON-able), less
+    those a worker sets for itself: its file, queue and console look."""
     passed = {k: v for k, v in asdict(options).items() if k not in _NOT_PASSED}
     passed["redact_patterns"] = [p.pattern for p in options.redact_patterns]
     passed["logger_levels"] = dict(options.logger_levels)
     passed["otlp_headers"] = dict(options.otlp_headers)
+    passed["redact_keys"] = list(options.redact_keys)
+    passed["leave_loggers"] = list(options.leave_loggers)
+    return passed
+
+
+def _settings(options: Options) -> dict[str, Any]:
+    assert options.log_file is not None
+    passed = passed_options(options)
     return {
         "directory": str(options.log_file.resolve().parent),
         "stem": options.log_file.name.removesuffix(".jsonl"),
@@ -76,25 +94,14 @@ def _settings(options: Options) -> dict[str, Any]:
     }
 
 
-def setup_worker(then: Callable[[], object] | str | None = None) -> None:
-    """Ray's worker_process_setup_hook: the driver's configuration, a file of our own."""
-    from shared.logging_config import _current_handler, setup_logging  # noqa: PLC0415
-
-    settings = json.loads(os.environ[VARIABLE])
+def worker_file(settings: Mapping[str, Any]) -> Path:
+    """This worker's own file beside the driver's: ``<stem>.<host>-<pid>.jsonl``."""
     name = f"{settings['stem']}.{socket.gethostname()}-{os.getpid()}.jsonl"
-    setup_logging(
-        log_file=Path(settings["directory"]) / name,
-        use_queue_handler=False,  # every record on disk when the call returns
-        **settings["options"],
-    )
-    handler = _current_handler()
-    if handler is not None:
-        handler.addFilter(RayIdentity())
-    if then is not None:
-        _call(then)
+    return Path(settings["directory"]) / name
 
 
-def _call(hook: Callable[[], object] | str) -> None:
+def call_hook(hook: Callable[[], object] | str) -> None:
+    """The user's own worker_process_setup_hook: a callable, or its dotted name."""
     if callable(hook):
         hook()
         return

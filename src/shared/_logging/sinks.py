@@ -13,7 +13,7 @@ import logging
 from typing import IO, TYPE_CHECKING, Protocol
 
 from . import fields as F
-from .console import ConsoleRenderer
+from .console import ConsoleRenderer, escape_block
 from .files import RotatingJSONLWriter
 from .record import Parts
 from .storms import Storms
@@ -104,11 +104,29 @@ class _Console:
         gate = self.gate
         return gate is None or gate in logging.root.handlers
 
+    def user_formatter(self) -> logging.Formatter | None:
+        """A formatter the user set on the console handler (setFormatter), if any."""
+        ask = getattr(self.gate, "user_formatter", None)
+        return ask() if ask is not None else None
+
     def close(self) -> None:
         self.flush()
 
     def flush(self) -> None:
         raise NotImplementedError
+
+
+def formatted_line(fmt: logging.Formatter, record: logging.LogRecord, parts: Parts) -> str:
+    """One console line by the user's own formatter: from the redacted parts,
+    with control characters escaped as in our own lines."""
+    shown = copy.copy(record)
+    shown.msg = parts.message
+    shown.args = None
+    shown.exc_info = None
+    exception = parts.exception
+    shown.exc_text = exception.get(F.EXCEPTION_TRACEBACK) if exception is not None else None
+    shown.stack_info = parts.stack_info
+    return escape_block(fmt.format(shown).rstrip("\n")) + "\n"
 
 
 class TextConsole(_Console):
@@ -137,6 +155,8 @@ class TextConsole(_Console):
         self.added += 1
         if self.renderer is None:
             self._pending.append(line.decode("utf-8"))
+        elif (fmt := self.user_formatter()) is not None:
+            self._pending.append(formatted_line(fmt, record, parts))
         else:
             self._pending.append(self.renderer.render(record, parts))
 

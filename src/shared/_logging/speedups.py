@@ -10,6 +10,7 @@ takes the Python path, which writes the same bytes.
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -85,10 +86,19 @@ def config() -> Config:
     )
 
 
+def free_threaded() -> bool:
+    """A free-threaded build (3.13t and later). Importing an extension that does
+    not declare ``Py_mod_gil`` there turns the GIL back on for the whole
+    process, so we never load ours: the pure-Python path writes the same lines."""
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
 def _load() -> ModuleType | None:
     """The extension, or None when it was not built (no C compiler at install
     time) or ``SHARED_LOGGING_PURE_PYTHON=1`` switches it off: the one switch."""
     if os.environ.get("SHARED_LOGGING_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    if free_threaded():
         return None
     try:
         from . import _speedups  # noqa: PLC0415 - optional

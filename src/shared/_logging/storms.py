@@ -6,6 +6,10 @@ template, exception type) print at most ``limit`` times per ``window`` seconds;
 the rest of the window is counted, and one summary line says how many were
 left out. The file keeps every record: this is about what a person can read.
 
+Only WARNING and above can storm. A training loop's ``log.info("step %d loss
+%.3f")`` every 0.1 s is progress the user is watching, not a storm: INFO and
+DEBUG always print (``STORM_LEVEL``).
+
 The template is ``record.msg`` when the record has arguments (``"request %d
 failed"``); a message without arguments (an f-string, usually) has its
 numbers, hex ids and quoted values masked (:func:`template_of`), so
@@ -100,6 +104,8 @@ class Storms:
 
     def admit(self, record: logging.LogRecord) -> bool:
         """Whether the console shows ``record`` (False: counted for a summary)."""
+        if record.levelno < F.STORM_LEVEL:  # progress, not a storm
+            return True
         kind = kind_of(record)
         now = self._clock()
         with self._lock:
