@@ -656,3 +656,38 @@ def test_the_c_extension_is_not_loaded_on_a_free_threaded_build(tmp_path: Path) 
     result = run_python(code, tmp_path, env={"SHARED_LOGGING_REQUIRE_SPEEDUPS": ""})
     assert result.returncode == 0, result.stderr
     assert "LOADED False False" in result.stdout
+
+
+POOLS = """
+    import logging, multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from shared.logging_config import setup_logging, pool_logging
+    setup_logging(log_file="app.jsonl", use_queue_handler={queued})
+
+    def work(i):
+        logging.getLogger("worker").info("{kind} %d", i)
+        return i
+
+    if __name__ == "__main__":
+        if "{kind}" == "executor":
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(2, mp_context=context, **pool_logging()) as pool:
+                assert list(pool.map(work, range(4))) == list(range(4))
+        else:
+            with multiprocessing.get_context("spawn").Pool(2, **pool_logging()) as pool:
+                assert pool.map(work, range(4)) == list(range(4))
+"""
+
+
+@pytest.mark.parametrize("queued", MODES, ids=MODE_IDS)
+@pytest.mark.parametrize("kind", ["executor", "spawn-pool"])
+def test_spawn_pools_and_process_pool_executor_write_the_file(
+    tmp_path: Path, queued: bool, kind: str
+) -> None:
+    code = textwrap.dedent(POOLS.format(queued=queued, kind=kind))
+    result = run_python(code, tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(tmp_path / "app.jsonl")
+    assert sorted(r["message"] for r in records if r["logger"] == "worker") == [
+        f"{kind} {i}" for i in range(4)
+    ]
