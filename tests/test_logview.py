@@ -179,6 +179,27 @@ def test_corrupt_lines_are_skipped_and_counted(tmp_path: Path) -> None:
         assert "skipped 4 lines" in result.stderr.decode() or args
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "2026-01-01T\x1b[2J\x1b]0;t\x07:00.000000+00:00",
+        "\x1bc\x1b[2J",
+        "2026-01-01 \x1b[2J0:00:00.000",
+    ],
+)
+def test_a_crafted_timestamp_is_escaped(tmp_path: Path, timestamp: str) -> None:
+    """The time is a field of the file like any other: escaped, never printed raw."""
+    record = {"timestamp": timestamp, "level": "ERROR", "logger": "x", "message": "m"}
+    path = tmp_path / "evil.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    for color in ("never", "always"):
+        out = logview(str(path), "--color", color).stdout.decode()
+        assert "\x1b[2J" not in out
+        assert "\x07" not in out
+        assert "\x1bc" not in out
+        assert "\\x1b" in out
+
+
 def test_escape_sequences_never_reach_the_terminal(tmp_path: Path) -> None:
     """C0, DEL and C1 controls in keys and values are shown escaped; tracebacks keep lines."""
     evil = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\x7f"

@@ -37,8 +37,8 @@ except ImportError:  # pragma: no cover
 def _time(text: str) -> str:
     """``2026-11-27T02:31:16.670412+00:00`` -> ``2026-11-27 02:31:16.670``."""
     if len(text) >= 23 and text[10] in "T ":
-        return f"{text[:10]} {text[11:23]}"
-    return escape_controls(text)
+        text = f"{text[:10]} {text[11:23]}"
+    return escape_controls(text)  # whoever wrote the file wrote this field too
 
 
 def _extras(record: Record) -> str:
