@@ -80,6 +80,7 @@ def setup_logging(
     repeat_limit: int | None = F.DEFAULT_REPEAT_LIMIT,
     repeat_window: float = F.DEFAULT_REPEAT_WINDOW_SECONDS,
     queue_size: int = F.DEFAULT_QUEUE_SIZE,
+    queue_bytes: int = F.DEFAULT_QUEUE_BYTES,
     overflow: str = "block",
     redact: bool = True,
     redact_keys: Iterable[str] | None = None,
@@ -125,6 +126,8 @@ def setup_logging(
       many times per **repeat_window** seconds, then one summary line says how
       many were left out. The file keeps every record. ``None`` prints all.
     * **queue_size** - bound of the queue, in records.
+    * **queue_bytes** - bound of what large records (4 KiB and up) hold in the
+      queue at once, in bytes; ``overflow`` says what happens past it too.
     * **overflow** - when the queue is full: ``"block"`` waits for room
       (nothing lost), ``"drop"`` never waits and reports drops in one record.
     * **redact** - mask secrets in the file and on the console.
@@ -158,6 +161,7 @@ def setup_logging(
         repeat_limit=repeat_limit,
         repeat_window=repeat_window,
         queue_size=queue_size,
+        queue_bytes=queue_bytes,
         overflow=overflow,
         redact=redact,
         redact_keys=redact_keys,
@@ -435,7 +439,9 @@ def _build(options: Options) -> _Installation:
     queued = options.use_queue_handler and not in_multiprocessing_child()
     handler: PipelineHandler | BoundedQueueHandler
     if queued:
-        handler = BoundedQueueHandler(pipeline, options.queue_size, options.overflow)
+        handler = BoundedQueueHandler(
+            pipeline, options.queue_size, options.overflow, options.queue_bytes
+        )
     else:
         handler = PipelineHandler(pipeline)
     console_handler = _console_handler(options, pipeline)
@@ -622,6 +628,9 @@ def _at_exit() -> None:
     installation = _current
     if installation is None:
         return
+    # From here on no lock of ours is waited for without a deadline: a daemon
+    # thread still logging may be frozen holding one once the interpreter ends.
+    installation.handler.pipeline.exiting = True
     installation.handler.stop(F.FLUSH_TIMEOUT_SECONDS)
     pipeline = installation.handler.pipeline
     pipeline.flush(final=True)  # storm summaries of windows still open

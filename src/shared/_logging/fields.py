@@ -9,6 +9,12 @@ DEFAULT_LEVEL: Final = "INFO"
 DEFAULT_MAX_LOG_BYTES: Final = 100_000_000
 DEFAULT_BACKUP_COUNT: Final = 5
 DEFAULT_QUEUE_SIZE: Final = 10_000
+#: The queue's byte budget for large records (see LARGE_RECORD_BYTES); small
+#: ones are bounded by the queue's size: 10,000 x 4 KiB at most.
+DEFAULT_QUEUE_BYTES: Final = 64 << 20
+#: A record whose message, traceback and string extras reach this many
+#: characters counts against the queue's byte budget.
+LARGE_RECORD_BYTES: Final = 4096
 #: Tiger Style: one serialized record may not grow without bound.
 DEFAULT_MAX_RECORD_BYTES: Final = 1 << 20
 #: Innermost frames kept per exception; the outer ones are rarely the story.
@@ -17,6 +23,14 @@ MAX_TRACEBACK_FRAMES: Final = 100
 MAX_NESTING_DEPTH: Final = 32
 #: How long exit, SIGTERM and shutdown wait for the writer thread to drain.
 FLUSH_TIMEOUT_SECONDS: Final = 10.0
+#: How long a write waits for another process's lock before it appends without
+#: it (a process stopped while holding it); later writes do not wait again.
+LOCK_WAIT_SECONDS: Final = 2.0
+#: A write-error episode ends after writes have worked this long without a failure.
+EPISODE_QUIET_SECONDS: Final = 1.0
+#: How long the exit path waits for a lock that a thread frozen by interpreter
+#: shutdown (a daemon thread mid-call) may hold for ever.
+EXIT_LOCK_SECONDS: Final = 1.0
 #: How long a flush or shutdown waits for the OpenTelemetry collector.
 OTLP_FLUSH_TIMEOUT_SECONDS: Final = 5.0
 #: Records the writer thread takes from the queue per write.
@@ -29,6 +43,9 @@ LINGER_STEP_SECONDS: Final = 0.002
 WRITER_CHUNK: Final = 128
 WRITER_YIELD_SECONDS: Final = 0.00005
 MAX_LINGER_SECONDS: Final = 0.05
+#: A caller whose record the full queue drops (overflow="drop") sleeps this long,
+#: so that the writer gets the GIL among many callers (issue 23, row 11).
+DROP_YIELD_SECONDS: Final = 0.0002
 
 #: Storm control on the console: records of one kind printed per window.
 DEFAULT_REPEAT_LIMIT: Final = 5
@@ -104,6 +121,8 @@ FROZEN_EXTRAS: Final = "_shared_logging_frozen"
 #: redirect): that tool printed it, so the writer must not, whoever owns the
 #: console when the record is written.
 CONSOLE_TAKEN: Final = "_shared_logging_console_taken"
+#: The weight a large record holds in the queue's byte budget while queued.
+QUEUED_BYTES: Final = "_shared_logging_queued_bytes"
 #: Set on a record a library logger's forwarder handed to the root (neighbours.py),
 #: so that a second forwarder up the same chain does not hand it over again.
 FORWARDED: Final = "_shared_logging_forwarded"

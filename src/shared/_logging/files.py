@@ -20,6 +20,21 @@ one system call per record; processes sharing a file lock every write.
 A failed write (disk full, file deleted, permission lost) is truncated back,
 so no half line is left, counted as lost, and reported on stderr once per
 episode. The next batch tries again.
+
+Faults from outside:
+
+* A line torn by a writer killed mid-write (``kill -9``, the OOM killer) is
+  closed with a newline before the next line is appended, so only the torn
+  fragment is unreadable, never the next record.
+* A process that stops while it holds the lock (Ctrl-Z, a debugger, a frozen
+  cgroup) is waited for ``LOCK_WAIT_SECONDS``, once: then the line is appended
+  without the lock (``O_APPEND`` appends it whole) unless that would pass
+  ``max_bytes`` (then it is counted as lost), and later writes try the lock
+  without waiting until it is free again. One notice per such episode.
+* The lock file is opened with ``O_NOFOLLOW`` and must be a regular file: a
+  symlink planted in a shared directory is refused, never written through.
+  One that another user created and we may not write is opened read-only
+  (``flock`` needs no more); an error opening it names the lock file.
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ import fcntl
 import json
 import os
 import re
+import stat
 import sys
 import time
 from pathlib import Path
@@ -37,7 +53,22 @@ from . import fields as F
 from .record import iso_utc
 from .turn import Turn
 
-_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+# Read and write: the last byte is read back to close a torn line (O_APPEND
+# still puts every write at the end).
+_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+
+
+def _open_log(path: Path) -> int:
+    try:
+        return os.open(path, _OPEN_FLAGS, 0o644)
+    except PermissionError:  # a file we may append to but not read
+        return os.open(path, (_OPEN_FLAGS & ~os.O_RDWR) | os.O_WRONLY, 0o644)
+
+
+_LOCK_FLAGS = os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+#: Waits between tries of a lock another process holds (seconds, doubling).
+_LOCK_POLL_FIRST = 0.0005
+_LOCK_POLL_MAX = 0.02
 
 
 #: How long the unlocked path trusts that the path still names our file.
@@ -85,11 +116,15 @@ class WriteErrors:
         self.episode_lost = 0
         self.failing = False
         self.last_error = ""
+        self._last_failure = 0.0
+        self._working = True  # whether the last write worked
 
     def failed(self, count: int, error: OSError) -> None:
         self.lost += count
         self.episode_lost += count
         self.last_error = f"{type(error).__name__}: {error}"
+        self._last_failure = time.monotonic()
+        self._working = False
         if not self.failing:
             self.failing = True
             notice(
@@ -98,13 +133,22 @@ class WriteErrors:
             )
 
     def succeeded(self) -> None:
-        if self.failing:
-            self.failing = False
-            notice(f"writing to {self.path} resumed; {self.episode_lost} records were lost")
-            self.episode_lost = 0
+        """A write worked. The episode ends only once writes have worked for
+        EPISODE_QUIET_SECONDS: on a nearly full disk small records still fit in
+        the last page while large ones fail, and that is one episode, not many."""
+        self._working = True
+        if self.failing and time.monotonic() - self._last_failure >= F.EPISODE_QUIET_SECONDS:
+            self._resumed()
+
+    def _resumed(self) -> None:
+        self.failing = False
+        notice(f"writing to {self.path} resumed; {self.episode_lost} records were lost")
+        self.episode_lost = 0
 
     def report_if_still_failing(self) -> None:
-        if self.failing:
+        if self.failing and self._working:  # it had resumed, within the quiet period
+            self._resumed()
+        elif self.failing:
             notice(
                 f"{self.episode_lost} records were lost writing to {self.path} ({self.last_error})"
             )
@@ -164,21 +208,26 @@ class RotatingJSONLWriter:
         self._unlocked_until = max_bytes - max_bytes // 8
         self._trusted_until = 0.0
         self._turn: Turn | None = None
+        self._check_tail = True
+        #: Since when another process has held the lock past LOCK_WAIT_SECONDS (0: not).
+        self._lock_stalled_since = 0.0
+        self._unlocked_lost = 0
         self._open()  # fail fast: an unwritable path is a setup error
 
     # --- descriptors --------------------------------------------------------------
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(lock_path_for(self.path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        lock_fd = open_lock_file(lock_path_for(self.path))
         try:
-            fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+            fd = _open_log(self.path)
         except OSError:
             os.close(lock_fd)
             raise
         self._lock_fd, self._pid = lock_fd, os.getpid()
         self._turn = Turn(lock_fd, self.path)
         self._use(fd)
+        self._check_tail = True  # a writer killed mid-line may have left it torn
 
     def _use(self, fd: int) -> None:
         """Write to ``fd`` from now on (closing the previous one)."""
@@ -245,7 +294,8 @@ class RotatingJSONLWriter:
     def _cut_piece(self, done: int) -> None:
         """A short append (the disk filled up mid-line): cut the piece off, under the
         lock, unless another process appended after it; the locked path retries."""
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        if not self._take_lock():
+            return  # a stopped peer holds it: the next locked write closes the line
         try:
             end = os.lseek(self._fd, 0, os.SEEK_CUR)
             if os.fstat(self._fd).st_size == end:
@@ -264,10 +314,12 @@ class RotatingJSONLWriter:
             if self._pid != os.getpid() or self._fd < 0:
                 self._close_descriptors()
                 self._open()
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            locked = self._take_lock()
         except OSError as error:
             self.errors.failed(len(lines), error)
             return 0
+        if not locked:
+            return self._write_without_lock(lines)
         try:
             written, size, failure = self._write_locked(lines)
         finally:
@@ -287,12 +339,91 @@ class RotatingJSONLWriter:
             self._trusted_until = time.monotonic() + RECHECK_SECONDS
         return written
 
+    def _take_lock(self) -> bool:
+        """The lock, waiting at most LOCK_WAIT_SECONDS for a holder that does not let
+        go (and not at all while one already made us wait that long); False: not taken."""
+        lock_fd = self._lock_fd
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass
+        else:
+            self._end_lock_stall()
+            return True
+        if self._lock_stalled_since:
+            return False
+        deadline = time.monotonic() + F.LOCK_WAIT_SECONDS
+        pause = _LOCK_POLL_FIRST
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, _LOCK_POLL_MAX)
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            return True
+        self._lock_stalled_since = time.monotonic()
+        notice(
+            f"another process has held the lock of {self.path} for {F.LOCK_WAIT_SECONDS:g} s "
+            "(stopped, or in a debugger?); appending without it until it lets go"
+        )
+        return False
+
+    def _end_lock_stall(self) -> None:
+        if self._lock_stalled_since:
+            seconds = time.monotonic() - self._lock_stalled_since
+            self._lock_stalled_since = 0.0
+            notice(
+                f"the lock of {self.path} is free again after {seconds:.1f} s; "
+                f"{self._unlocked_lost} records were lost meanwhile (the file was full)"
+            )
+            self._unlocked_lost = 0
+
+    def _write_without_lock(self, lines: list[bytes]) -> int:
+        """A stopped process holds the lock: append whole lines with ``O_APPEND``, no
+        rotation (that needs the lock), unless the file would pass ``max_bytes``."""
+        try:
+            size = self._follow_path()
+            data = b"".join(lines)
+            if size + len(data) > self.max_bytes:
+                self._unlocked_lost += len(lines)
+                self.errors.lost += len(lines)
+                return 0
+            if self._check_tail:
+                self._close_torn_line(size)
+            view = memoryview(data)
+            while view:  # a short write is the disk filling up: counted below
+                view = view[os.write(self._fd, view) :]
+        except OSError as error:
+            self.errors.failed(len(lines), error)
+            return 0
+        self.written += len(lines)
+        self._end = _RECHECK_NOW
+        return len(lines)
+
+    def _close_torn_line(self, size: int) -> int:
+        """If the file ends inside a line (a writer killed mid-write), end that line
+        so ours starts on a fresh one; return the file's new size."""
+        self._check_tail = False
+        if size == 0:
+            return 0
+        try:
+            last = os.pread(self._fd, 1, size - 1)
+        except OSError:  # opened write-only: nothing to check with
+            return size
+        if last in (b"\n", b""):
+            return size
+        os.write(self._fd, b"\n")
+        return size + 1
+
     def _write_locked(self, lines: list[bytes]) -> tuple[int, int, OSError | None]:
         """Under the lock: append ``lines``, rotating as needed; return how many
         were written, the file's size after them, and the error that stopped them."""
         written = 0
         try:
             size = self._follow_path()
+            if self._check_tail or (self._turn is not None and self._turn.shared):
+                size = self._close_torn_line(size)
             lengths = list(map(len, lines))
             if size + sum(lengths) <= self.max_bytes:  # the common case: one write
                 self._append(b"".join(lines), size)
@@ -323,7 +454,7 @@ class RotatingJSONLWriter:
                 return on_path.st_size
         except FileNotFoundError:
             pass
-        self._use(os.open(self.path, _OPEN_FLAGS, 0o644))
+        self._use(_open_log(self.path))
         return os.fstat(self._fd).st_size
 
     def _append(self, data: bytes, size_before: int) -> None:
@@ -348,7 +479,7 @@ class RotatingJSONLWriter:
         if self.keep_first and not kept.exists():
             # The run's first records (its root cause, often) outlive every rotation.
             os.replace(self.path, kept)
-            self._use(os.open(self.path, _OPEN_FLAGS, 0o644))
+            self._use(_open_log(self.path))
         elif self.backup_count == 0:
             os.ftruncate(self._fd, 0)
         else:
@@ -357,7 +488,7 @@ class RotatingJSONLWriter:
                 if source.exists():
                     os.replace(source, rotated_path(self.path, number + 1))
             os.replace(self.path, rotated_path(self.path, 1))
-            self._use(os.open(self.path, _OPEN_FLAGS, 0o644))
+            self._use(_open_log(self.path))
         if not self.keep_first:
             return 0
         notice_line = file_notice(index + 1, kept.name)
@@ -379,6 +510,38 @@ class RotatingJSONLWriter:
 
     def report_if_still_failing(self) -> None:
         self.errors.report_if_still_failing()
+
+
+def open_lock_file(path: Path) -> int:
+    """The lock file's descriptor: never through a symlink, only a regular file,
+    read-only when another user created it and we may not write it (flock needs
+    no more; the unlocked path is then off). Errors name the lock file."""
+    try:
+        try:
+            fd = os.open(path, os.O_RDWR | _LOCK_FLAGS, 0o666)
+        except PermissionError:
+            fd = os.open(path, os.O_RDONLY | _LOCK_FLAGS)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if error.errno == errno.ELOOP:
+            reason = "it is a symbolic link, which a lock file never is"
+        raise type(error)(
+            error.errno,
+            f"lock file {str(path)!r}: {reason}; remove it, or log to a directory "
+            "only trusted users can write",
+        ) from None
+    try:
+        kind = os.fstat(fd).st_mode
+    except OSError:
+        kind = 0
+    if not stat.S_ISREG(kind):
+        os.close(fd)
+        raise OSError(
+            errno.EINVAL,
+            f"lock file {str(path)!r}: not a regular file; remove it, or log to a "
+            "directory only trusted users can write",
+        )
+    return fd
 
 
 def notice(text: str) -> None:

@@ -62,6 +62,7 @@ class Options:
     repeat_limit: int | None
     repeat_window: float
     queue_size: int
+    queue_bytes: int
     overflow: str
     redact: bool
     redact_keys: tuple[str, ...]
@@ -98,6 +99,7 @@ def build_options(
     repeat_limit: int | None,
     repeat_window: float,
     queue_size: int,
+    queue_bytes: int,
     overflow: str,
     redact: bool,
     redact_keys: Iterable[str] | None,
@@ -150,6 +152,7 @@ def build_options(
         else _positive_int(repeat_limit, "repeat_limit", 1),
         repeat_window=_seconds(repeat_window, "repeat_window"),
         queue_size=_positive_int(queue_size, "queue_size", 1),
+        queue_bytes=_positive_int(queue_bytes, "queue_bytes", F.LARGE_RECORD_BYTES),
         overflow=overflow,
         redact=bool(redact),
         redact_keys=_strings(redact_keys, "redact_keys"),

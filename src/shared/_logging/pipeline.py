@@ -52,6 +52,8 @@ class Pipeline:
         #: Queue mode: whether the console prints a record was decided when it was
         #: logged (the CONSOLE_TAKEN mark), not when it is written.
         self.console_decided_at_call = False
+        #: Set at exit (atexit): from then on the lock is waited for with a deadline.
+        self.exiting = False
         # Reentrant: a value's __str__ that logs, in synchronous mode, re-enters here.
         self.lock = threading.RLock()
         self.closed = False
@@ -75,40 +77,65 @@ class Pipeline:
         if fast is not None and self.file is not None:
             found = speedups.lines((record,), fast)
             if found is not None and (line := found[0]) is not None:
-                with self.lock:
+                if not self._take_lock(1):
+                    return
+                try:
                     self.file.writer.write_line(line)
+                finally:
+                    self.lock.release()
                 return
         self.handle((record,))
+
+    def _take_lock(self, records: int = 0) -> bool:
+        """The pipeline's lock. Once the process is exiting, for at most
+        EXIT_LOCK_SECONDS: a daemon thread frozen mid-call by interpreter shutdown
+        holds it for ever, and exit must still finish. ``records`` that could not
+        wait are counted as lost."""
+        if not self.exiting:
+            self.lock.acquire()
+            return True
+        if self.lock.acquire(timeout=F.EXIT_LOCK_SECONDS):
+            return True
+        if self.file is not None:
+            self.file.writer.errors.lost += records
+        return False
 
     def handle(self, records: Sequence[logging.LogRecord]) -> None:
         if self.console_only is not None and len(records) == 1:
             self.console_line(records[0], self.console_only)  # the plain console, synchronously
             return
-        with self.lock:
-            file = self.file
-            fast = speedups.lines(records, self._fast) if self._fast is not None else None
-            if fast is not None and file is not None and None not in fast:
-                file.add_lines(cast("list[bytes]", fast))
-                file.flush()
-                return
-            at_call = self.console_decided_at_call
-            sinks = [sink for sink in self.sinks if at_call or sink.shown()]
-            console = self.console
-            for index, record in enumerate(records):
-                if fast is not None and file is not None and (known := fast[index]) is not None:
-                    file.add_line(known)  # below every other sink's level
-                    continue
-                parts, line = self._render(record)
-                taken = at_call and F.CONSOLE_TAKEN in record.__dict__
-                for sink in sinks:
-                    if (not taken or sink is not console) and sink.wants(record):
-                        self._add(sink, record, parts, line)
-            report = self._export_drops_line()
-            if report and file is not None:
-                file.add_line(report)
-            self._add_summaries()
+        if not self._take_lock(len(records)):
+            return
+        try:
+            self._handle_locked(records)
+        finally:
+            self.lock.release()
+
+    def _handle_locked(self, records: Sequence[logging.LogRecord]) -> None:
+        file = self.file
+        fast = speedups.lines(records, self._fast) if self._fast is not None else None
+        if fast is not None and file is not None and None not in fast:
+            file.add_lines(cast("list[bytes]", fast))
+            file.flush()
+            return
+        at_call = self.console_decided_at_call
+        sinks = [sink for sink in self.sinks if at_call or sink.shown()]
+        console = self.console
+        for index, record in enumerate(records):
+            if fast is not None and file is not None and (known := fast[index]) is not None:
+                file.add_line(known)  # below every other sink's level
+                continue
+            parts, line = self._render(record)
+            taken = at_call and F.CONSOLE_TAKEN in record.__dict__
             for sink in sinks:
-                sink.flush()
+                if (not taken or sink is not console) and sink.wants(record):
+                    self._add(sink, record, parts, line)
+        report = self._export_drops_line()
+        if report and file is not None:
+            file.add_line(report)
+        self._add_summaries()
+        for sink in sinks:
+            sink.flush()
 
     def _add(self, sink: Sink, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
         try:
@@ -197,10 +224,14 @@ class Pipeline:
     def flush(self, final: bool = False) -> None:
         """Write what the console holds, storm summaries of ended windows included
         (of every window with ``final``: at exit); the file is written as records come."""
-        with self.lock:
+        if not self._take_lock():
+            return
+        try:
             if self.console is not None and self.console.shown():
                 self._add_summaries(final)
                 self.console.flush()
+        finally:
+            self.lock.release()
 
     def _render(self, record: logging.LogRecord) -> tuple[Parts, bytes]:
         """The record's redacted parts, and its JSON line when a sink needs one."""
@@ -259,17 +290,24 @@ class Pipeline:
     def close(self) -> None:
         """Close every sink; the file last, after the collector's final drops are
         known and reported in it."""
-        with self.lock:
-            if self.closed:
-                return
-            self.closed = True
-            if self.console is not None and self.console.shown():
-                self._add_summaries(final=True)  # a storm that was still going on
-            for sink in self.sinks:
-                if sink is not self.file:
-                    sink.close()
-            if self.file is not None:
-                report = self._export_drops_line()
-                if report:
-                    self.file.add_line(report)
-                self.file.close()
+        if not self._take_lock():
+            return
+        try:
+            self._close_locked()
+        finally:
+            self.lock.release()
+
+    def _close_locked(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.console is not None and self.console.shown():
+            self._add_summaries(final=True)  # a storm that was still going on
+        for sink in self.sinks:
+            if sink is not self.file:
+                sink.close()
+        if self.file is not None:
+            report = self._export_drops_line()
+            if report:
+                self.file.add_line(report)
+            self.file.close()

@@ -159,22 +159,62 @@ class BoundedBuffer:
     callers' fast path takes no lock; the locks here serve only a full buffer.
     """
 
-    def __init__(self, size: int, block: bool) -> None:
+    def __init__(self, size: int, block: bool, max_bytes: int = F.DEFAULT_QUEUE_BYTES) -> None:
         self.records: deque[logging.LogRecord] = deque()
         self.size = size
         self.block = block
         self.dropped = 0
+        #: The byte budget: large records (LARGE_RECORD_BYTES and up, by their
+        #: message, traceback and string extras) held at once may not pass it.
+        self.max_bytes = max_bytes
+        #: Bytes of the large records held now (small ones are bounded by ``size``).
+        self.large_bytes = 0
         self._init_locks()
 
     def _init_locks(self) -> None:
         self._drop_lock = threading.Lock()
+        self._bytes_lock = threading.Lock()
         self._room = threading.Condition(threading.Lock())
         self._waiting = 0
         self._unreported_drops = 0
+        self.large_bytes = 0
+
+    def full(self) -> bool:
+        return len(self.records) >= self.size or self.large_bytes > self.max_bytes
+
+    def weigh(self, record: logging.LogRecord) -> int:
+        """The bytes a large record holds (0 for a small one, the common case:
+        one length check). Large ones are counted until the writer takes them."""
+        state = record.__dict__
+        message = state.get(F.CAPTURED_MESSAGE)
+        weight = len(message) if type(message) is str else 0
+        exception = state.get(F.CAPTURED_EXCEPTION)
+        if exception is not None:
+            weight += len(exception.get(F.EXCEPTION_TRACEBACK, ""))
+        keys = state.get(F.FROZEN_EXTRAS)
+        if keys:
+            for key in keys:
+                value = state.get(key)
+                if type(value) is str:
+                    weight += len(value)
+        if weight < F.LARGE_RECORD_BYTES:
+            return 0
+        state[F.QUEUED_BYTES] = weight
+        return weight
+
+    def hold(self, weight: int) -> None:
+        with self._bytes_lock:
+            self.large_bytes += weight
 
     def take(self, limit: int) -> list[logging.LogRecord]:
         records = self.records
-        return [records.popleft() for _ in range(min(len(records), limit))]
+        taken = [records.popleft() for _ in range(min(len(records), limit))]
+        if self.large_bytes:
+            released = sum(r.__dict__.pop(F.QUEUED_BYTES, 0) for r in taken)
+            if released:
+                with self._bytes_lock:
+                    self.large_bytes -= released
+        return taken
 
     def wait_for_room(self, listener: Listener) -> bool:
         """On a full buffer: True once there is room, False if the record is dropped."""
@@ -182,12 +222,17 @@ class BoundedBuffer:
             with self._drop_lock:
                 self.dropped += 1
                 self._unreported_drops += 1
+            # Step off the GIL for a moment: with many callers the writer would
+            # otherwise rarely get it, and the drop rate would measure GIL
+            # contention, not the disk. A dropped call costs its caller this much.
+            listener.wake()
+            time.sleep(F.DROP_YIELD_SECONDS)
             return False
         listener.wake()
         with self._room:
             self._waiting += 1
             try:
-                while len(self.records) >= self.size and listener.running:
+                while self.full() and listener.running:
                     self._room.wait(0.05)  # a deadline, in case the writer died
             finally:
                 self._waiting -= 1
@@ -365,8 +410,14 @@ class Listener:
 class BoundedQueueHandler(RefusesFormatterMixin, NoLockHandleMixin, logging.handlers.QueueHandler):
     """Queue mode: capture on the caller, format and write on the listener."""
 
-    def __init__(self, pipeline: Pipeline, queue_size: int, overflow: str) -> None:
-        self.buffer = BoundedBuffer(queue_size, block=overflow == "block")
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        queue_size: int,
+        overflow: str,
+        queue_bytes: int = F.DEFAULT_QUEUE_BYTES,
+    ) -> None:
+        self.buffer = BoundedBuffer(queue_size, block=overflow == "block", max_bytes=queue_bytes)
         #: The buffer's deque, bound here too: the callers' path reads it on every record.
         self.records = self.buffer.records
         super().__init__(self.records)  # type: ignore[arg-type]
@@ -415,15 +466,23 @@ class BoundedQueueHandler(RefusesFormatterMixin, NoLockHandleMixin, logging.hand
     def enqueue(self, record: logging.LogRecord) -> None:
         records = self.records
         listener = self.listener
-        if len(records) >= self.queue_size or not listener.running:
+        buffer = self.buffer
+        weight = buffer.weigh(record)
+        if len(records) >= self.queue_size or not listener.running or buffer.large_bytes:
             if not listener.running:  # stopped at exit, or in a forked child: write now
                 self.pipeline.handle((record,))
                 return
-            if listener.ident != _get_ident() and not self.buffer.wait_for_room(listener):
+            if (
+                buffer.full()
+                and listener.ident != _get_ident()
+                and not buffer.wait_for_room(listener)
+            ):
                 return  # dropped (overflow="drop"), counted
         if listener.ident == _get_ident():
             self._from_writer_thread(record)
             return
+        if weight:
+            buffer.hold(weight)
         records.append(record)
         if listener.idle:
             listener.wake()

@@ -13,7 +13,7 @@ import logging
 from typing import IO, TYPE_CHECKING, Protocol
 
 from . import fields as F
-from .console import ConsoleRenderer, escape_block
+from .console import ConsoleRenderer, escape_block, escape_controls
 from .files import RotatingJSONLWriter
 from .record import Parts
 from .storms import Storms
@@ -116,6 +116,12 @@ class _Console:
         raise NotImplementedError
 
 
+def _has_controls(exception: dict[str, str]) -> bool:
+    """Whether the exception's text holds a character the console would escape."""
+    text = f"{exception.get(F.EXCEPTION_MESSAGE, '')}{exception.get(F.EXCEPTION_TRACEBACK, '')}"
+    return escape_block(text) != text
+
+
 def formatted_line(fmt: logging.Formatter, record: logging.LogRecord, parts: Parts) -> str:
     """One console line by the user's own formatter: from the redacted parts,
     with control characters escaped as in our own lines."""
@@ -182,8 +188,16 @@ class HandlerConsole(_Console):
     def add(self, record: logging.LogRecord, parts: Parts, line: bytes) -> None:
         self.added += 1
         shown = copy.copy(record)
-        shown.msg = parts.message
+        # Escaped before rich sees it: rich strips only a few control characters,
+        # and a logged string must not clear the screen or retitle the terminal.
+        shown.msg = escape_block(parts.message)
         shown.args = None
+        shown.name = escape_controls(str(record.name))
+        exception = parts.exception
+        if exception is not None and _has_controls(exception):
+            # rich would render the live exception's own text: give it ours, escaped.
+            shown.exc_info = None
+            shown.exc_text = escape_block(str(exception.get(F.EXCEPTION_TRACEBACK, "")))
         try:
             self.handler.handle(shown)
         except Exception:  # noqa: S110 - the handler's own errors must not stop the file

@@ -142,7 +142,9 @@ def blocks(
 def chunks(source: Source, counters: Counters) -> Iterator[bytes]:
     """Whole lines of ``source``, about a chunk at a time, newline-joined (no trailing one)."""
     for data, end in _pieces(source, counters):
-        yield data if end < 0 else data[:end]
+        block = data if end < 0 else _without_blank_lines(data[:end])
+        if block:
+            yield block
 
 
 def _pieces(source: Source, counters: Counters) -> Iterator[tuple[bytes, int]]:
@@ -209,10 +211,23 @@ def stream_pieces(handle: BinaryIO, counters: Counters) -> Iterator[tuple[bytes,
         yield tail, -1
 
 
+#: Runs of blank lines: a file of newlines (a crafted .gz of 2 GiB) must cost
+#: what its bytes cost to read, not a parse attempt per empty line.
+_BLANK_RUN = re.compile(rb"\n[\n \t\r]*\n")
+
+
+def _without_blank_lines(block: bytes) -> bytes:
+    if b"\n\n" not in block and not block.startswith(b"\n"):
+        return block  # the common case: one find, no copy
+    return _BLANK_RUN.sub(b"\n", block).lstrip(b"\n").removesuffix(b"\n")
+
+
 def _complete_lines(data: bytes, end: int, prefilter: LevelPrefilter | None) -> list[bytes]:
-    """Lines in ``data[:end]``; with a prefilter only those that may match."""
+    """Lines in ``data[:end]``, blank ones left out; with a prefilter only those
+    that may match."""
     if prefilter is None:
-        return data[:end].split(b"\n")
+        block = _without_blank_lines(data[:end])
+        return block.split(b"\n") if block else []
     found = []
     for start in sorted(prefilter.line_starts(data, end)):
         stop = data.find(b"\n", start, end + 1)
