@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,16 @@ def _logview_json(path: Path) -> list[dict[str, object]]:
         check=True,
     ).stdout
     return [json.loads(line) for line in out.splitlines()]
+
+
+def _logview_triage(path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "shared.logview", str(path), "--triage", "--json"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    found: dict[str, Any] = json.loads(out)
+    return found
 
 
 # --- levels from the environment ---------------------------------------------------------
@@ -176,6 +187,14 @@ def test_torchrun_ranks_drain_on_sigterm_and_the_failing_rank_is_critical(
     assert "[rank 1] " in console
     warning = next(line for line in console.splitlines() if "rank 1 warning" in line)
     assert "[rank 1] " in warning
+    # The run triaged: rank 1's exception is the first failure, found in the
+    # shared file that rank 0's 2,000 records fill.
+    triaged = _logview_triage(log_file)
+    failure = triaged["first_failure"]
+    assert failure["rank"] == 1
+    assert failure["exception"]["type"] == "RuntimeError"
+    assert triaged["processes"] == 2
+    assert triaged["records"] == len(records)
 
 
 # --- Ray ------------------------------------------------------------------------------------
@@ -272,6 +291,18 @@ def test_ray_actors_and_tasks_log_into_the_run_directory_with_their_identity(
     assert messages.index("driver started") < messages.index("alpha rollout 0")
     assert messages.index("beta rollout 199") < messages.index("driver done")
     assert len(merged) == len(records) + len(read_jsonl(run_dir / "error_log.jsonl"))
+    # The run directory triaged: no CRITICAL, so the first failure is alpha's
+    # ERROR with its exception; the grader's warning is a kind of its own.
+    triaged = _logview_triage(run_dir)
+    failure = triaged["first_failure"]
+    assert failure["actor_name"] == "alpha"
+    assert failure["exception"]["type"] == "RuntimeError"
+    before = [r["message"] for r in failure["before"]]
+    assert "alpha rollout 2" in before
+    assert all(r["process"] == failure["process"] for r in failure["before"])
+    assert triaged["records"] == len(merged)
+    kinds = {(k["level"], k["logger"], k["template"]) for k in triaged["kinds"]}
+    assert ("WARNING", "grader", "graded %d".replace("%d", "<n>")) in kinds
 
 
 @needs_ray

@@ -12,8 +12,8 @@ DEFAULT_QUEUE_SIZE: Final = 10_000
 #: The queue's byte budget for large records (see LARGE_RECORD_BYTES); small
 #: ones are bounded by the queue's size: 10,000 x 4 KiB at most.
 DEFAULT_QUEUE_BYTES: Final = 64 << 20
-#: A record whose message, traceback and string extras reach this many
-#: characters counts against the queue's byte budget.
+#: A record whose message and traceback reach this many characters counts
+#: against the queue's byte budget.
 LARGE_RECORD_BYTES: Final = 4096
 #: Tiger Style: one serialized record may not grow without bound.
 DEFAULT_MAX_RECORD_BYTES: Final = 1 << 20

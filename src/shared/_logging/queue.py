@@ -40,6 +40,10 @@ from .record import capture, drop_presentation_extras
 
 _get_ident = threading.get_ident  # read on every queued record
 _root = logging.root  # dictConfig and tqdm replace its handlers, never the logger
+_CONSOLE_TAKEN = F.CONSOLE_TAKEN
+_MESSAGE = F.CAPTURED_MESSAGE
+_EXCEPTION = F.CAPTURED_EXCEPTION
+_LARGE = F.LARGE_RECORD_BYTES
 
 # Delivered to the main thread only: a background thread must not be the one
 # whose system call a SIGTERM/SIGINT interrupts while the main thread waits.
@@ -165,7 +169,7 @@ class BoundedBuffer:
         self.block = block
         self.dropped = 0
         #: The byte budget: large records (LARGE_RECORD_BYTES and up, by their
-        #: message, traceback and string extras) held at once may not pass it.
+        #: message and traceback) held at once may not pass it.
         self.max_bytes = max_bytes
         #: Bytes of the large records held now (small ones are bounded by ``size``).
         self.large_bytes = 0
@@ -183,20 +187,14 @@ class BoundedBuffer:
         return len(self.records) >= self.size or self.large_bytes > self.max_bytes
 
     def weigh(self, record: logging.LogRecord) -> int:
-        """The bytes a large record holds (0 for a small one, the common case:
-        one length check). Large ones are counted until the writer takes them."""
+        """The bytes a record's message and traceback hold, if that makes it large
+        (else 0). Large ones are counted until the writer takes them."""
         state = record.__dict__
         message = state.get(F.CAPTURED_MESSAGE)
         weight = len(message) if type(message) is str else 0
         exception = state.get(F.CAPTURED_EXCEPTION)
         if exception is not None:
             weight += len(exception.get(F.EXCEPTION_TRACEBACK, ""))
-        keys = state.get(F.FROZEN_EXTRAS)
-        if keys:
-            for key in keys:
-                value = state.get(key)
-                if type(value) is str:
-                    weight += len(value)
         if weight < F.LARGE_RECORD_BYTES:
             return 0
         state[F.QUEUED_BYTES] = weight
@@ -441,7 +439,12 @@ class BoundedQueueHandler(RefusesFormatterMixin, NoLockHandleMixin, logging.hand
             return super().handle(record)
         try:
             capture(record)
-            self._mark_console(record)
+            # A tool that holds our console now (tqdm's redirect) prints this
+            # record itself: marked, the writer does not print it again later,
+            # after the tool has given the console back.
+            gate = self.console_gate
+            if gate is not None and gate not in _root.handlers:
+                record.__dict__[_CONSOLE_TAKEN] = True
             self.enqueue(record)
         except Exception:
             self.handleError(record)
@@ -450,24 +453,22 @@ class BoundedQueueHandler(RefusesFormatterMixin, NoLockHandleMixin, logging.hand
     def emit(self, record: logging.LogRecord) -> None:
         try:
             capture(record)
-            self._mark_console(record)
+            gate = self.console_gate
+            if gate is not None and gate not in _root.handlers:
+                record.__dict__[_CONSOLE_TAKEN] = True
             self.enqueue(record)
         except Exception:
             self.handleError(record)
-
-    def _mark_console(self, record: logging.LogRecord) -> None:
-        """A tool that holds our console now (tqdm's redirect) prints this record
-        itself: mark it so the writer does not print it again later, after the
-        tool has given the console back."""
-        gate = self.console_gate
-        if gate is not None and gate not in _root.handlers:
-            record.__dict__[F.CONSOLE_TAKEN] = True
 
     def enqueue(self, record: logging.LogRecord) -> None:
         records = self.records
         listener = self.listener
         buffer = self.buffer
-        weight = buffer.weigh(record)
+        state = record.__dict__
+        message = state.get(_MESSAGE)
+        weight = 0
+        if _EXCEPTION in state or (type(message) is str and len(message) >= _LARGE):
+            weight = buffer.weigh(record)  # a large record: counted in the byte budget
         if len(records) >= self.queue_size or not listener.running or buffer.large_bytes:
             if not listener.running:  # stopped at exit, or in a forked child: write now
                 self.pipeline.handle((record,))

@@ -40,7 +40,9 @@ examples:
   logview results/ --logger bifrost --where 'rollout_id=7' --since 2h
   logview app.jsonl --where 'exception.type=ValueError' --json | jq .
   logview app.jsonl -f --grep 'timeout|refused'
-  logview app.jsonl --stats"""
+  logview app.jsonl --stats
+  logview results/grpo_20261203-101500/ --triage
+  logview results/grpo_20261203-101500/ --triage --html report.html"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing as files grow")
     parser.add_argument("--json", action="store_true", help="print matching records unchanged")
     parser.add_argument("--stats", action="store_true", help="summarise instead of printing")
+    parser.add_argument(
+        "--triage",
+        action="store_true",
+        help="the run as a diagnosis: its first failure and the cascade across processes",
+    )
+    parser.add_argument(
+        "--html", metavar="REPORT", help="write the triage as a self-contained HTML page"
+    )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return parser
 
@@ -94,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"logview: {error}", file=sys.stderr)
         return 2
     counters = Counters()
+    if args.triage or args.html:
+        return _triage(sources, args, counters)
     # Parsed records hold no reference cycles, so reference counting frees them all;
     # the cyclic collector would only rescan the thousands a merge holds (about 20%).
     collecting = gc.isenabled()
@@ -112,6 +124,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         if collecting:
             gc.enable()
         _report(counters)
+    return 0
+
+
+def _triage(sources: list[Source], args: argparse.Namespace, counters: Counters) -> int:
+    """--triage [--json] [--html REPORT]: the analysis once, then its renderers."""
+    import json  # noqa: PLC0415 - only the triage's JSON and HTML
+
+    from ._triage import triage  # noqa: PLC0415
+    from ._triage_render import as_json, as_text  # noqa: PLC0415
+
+    try:
+        found = triage(sources, counters)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    finally:
+        _report(counters)
+    if found.records == 0:
+        print("logview: no records", file=sys.stderr)
+    if args.html:
+        from ._triage_html import render_html  # noqa: PLC0415
+
+        title = ", ".join(args.paths) if args.paths else "stdin"
+        Path(args.html).write_text(render_html(found, title), encoding="utf-8")
+    if args.json:
+        sys.stdout.write(json.dumps(as_json(found), ensure_ascii=False, default=str) + "\n")
+    elif not args.html and found.records:
+        sys.stdout.write(as_text(found))
+    sys.stdout.flush()
     return 0
 
 

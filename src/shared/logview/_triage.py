@@ -1,0 +1,321 @@
+"""``--triage``: a whole run read back as a diagnosis (the analysis; the text,
+JSON and HTML renderers are _triage_render.py and _triage_html.py).
+
+* **The first failure**: the earliest CRITICAL record across every process of
+  the run; with none, the earliest ERROR that carries an exception; with none,
+  the earliest ERROR. With it, the last records its process wrote before it.
+* **The cascade**: every kind of WARNING-or-above record (logger, level,
+  message template, exception type: what the console's storm control counts
+  as one, storms.template_of) collapsed across processes: its count, its
+  processes, its ranks, its first and last time.
+* **A timeline** for the HTML report: per process, WARNING-and-above records
+  counted per time bucket.
+
+``records`` counts the lines that are JSON objects: every line that reads as
+one (``{`` ... ``}``), less those among the WARNING-and-above candidates that
+do not parse; a line of a lower level is not parsed, so a glued pair of lines
+there would count as one record.
+
+Speed: like ``--level WARNING``, a regex over each raw chunk finds the lines
+that may be WARNING or above (LevelPrefilter); only those are parsed. The
+other lines are counted, and their processes collected, by a regex over the
+chunk in C, never one at a time in Python. The records a process wrote
+before its failure are found by searching back from the failure's line in
+the chunks its file still holds in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from shared._logging import fields as F
+from shared._logging.storms import template_of
+
+from ._filters import level_prefilter
+from ._records import LEVELS, Record, parse, sort_key
+from ._sources import CHUNK, Counters, Source, _pieces
+
+WARNING: Final = LEVELS["WARNING"]
+ERROR: Final = LEVELS["ERROR"]
+CRITICAL: Final = LEVELS["CRITICAL"]
+#: Records of the failing process shown before its failure.
+BEFORE: Final = 5
+#: Chunks of a source kept in memory to search back from a failure.
+_HISTORY_CHUNKS: Final = 2
+#: Lines that are JSON objects, counted per chunk without splitting it.
+_OBJECT_LINE: Final = re.compile(rb"^[ \t]*\{[^\n]*\}[ \t\r]*$", re.M)
+#: Our records' process and host (the writer puts them in this order).
+_PROCESS_HOST: Final = re.compile(rb'"process":(\d+),[^\n]*?"hostname":"((?:[^"\\\n]|\\.)*)"')
+_PID: Final = re.compile(rb'"process":(\d+),')
+_BLANK_LINE: Final = re.compile(rb"^[ \t\r]*$", re.M)
+#: Records kept for the HTML report's search box.
+SEARCHABLE: Final = 10_000
+#: Time buckets across the HTML report's timeline.
+BUCKETS: Final = 240
+
+Process = tuple[str, int]
+_templates: dict[str, str] = {}  # a storm repeats its messages: template each once
+KindKey = tuple[str, str, str, str]
+
+
+@dataclass
+class Kind:
+    """One kind of WARNING-or-above record across the run."""
+
+    level: str
+    logger: str
+    template: str
+    exception_type: str | None
+    count: int = 0
+    processes: set[Process] = field(default_factory=set)
+    ranks: set[int] = field(default_factory=set)
+    first: str = ""
+    last: str = ""
+    first_key: str = ""
+    last_key: str = ""
+
+
+@dataclass
+class Failure:
+    record: Record
+    key: str
+    rank: int  # 0 CRITICAL, 1 ERROR with an exception, 2 ERROR
+    before: list[Record] = field(default_factory=list)
+
+
+@dataclass
+class Triage:
+    records: int = 0
+    processes: set[Process] = field(default_factory=set)
+    failure: Failure | None = None
+    kinds: dict[KindKey, Kind] = field(default_factory=dict)
+    #: (process label, bucket time key, level) of every WARNING-or-above record,
+    #: for the timeline: kept as counts per (lane, bucket) by the HTML renderer.
+    marks: list[tuple[str, str, int]] = field(default_factory=list)
+    searchable: list[Record] = field(default_factory=list)
+    searchable_total: int = 0
+    lanes: dict[str, str] = field(default_factory=dict)  # label -> who (host pid rank)
+
+    def ordered_kinds(self) -> list[Kind]:
+        return sorted(self.kinds.values(), key=lambda kind: kind.first_key)
+
+
+def triage(sources: Iterable[Source], counters: Counters) -> Triage:
+    """Read every source once and triage the run."""
+    found = Triage()
+    prefilter = level_prefilter(WARNING)
+    assert prefilter is not None
+    for source in sources:
+        history: deque[bytes] = deque(maxlen=_HISTORY_CHUNKS)
+        known: set[bytes] = set()  # pids of this source whose host is known
+        for data, end in _pieces(source, counters):
+            block = data if end < 0 else data[:end]
+            if not block:
+                continue
+            history.append(block)
+            pids = _PID.findall(block)
+            objects, others = _objects(block, len(pids))
+            found.records += objects
+            counters.skipped += others  # torn or not JSON
+            found.processes.update(_processes(block, pids, known))
+            for start in sorted(prefilter.line_starts(block, len(block))):
+                stop = block.find(b"\n", start)
+                line = block[start : stop if stop >= 0 else len(block)]
+                _add(found, line, start, history, counters)
+    return found
+
+
+def _objects(block: bytes, pids: int) -> tuple[int, int]:
+    """(lines that are JSON objects, other lines that are not blank) in a block.
+
+    The common case costs one newline count in C: when every line holds one of
+    our records' ``"process":`` keys (``pids``, found anyway) and the block
+    starts and ends as objects do, every line is one of ours. Otherwise (a torn
+    line, a traceback printed into the file, blank lines, other writers' JSON)
+    each line is matched."""
+    lines = block.count(b"\n") + 1
+    if pids == lines and block[:1] == b"{" and block[-1:] == b"}":
+        return lines, 0
+    objects = len(_OBJECT_LINE.findall(block))
+    blank = len(_BLANK_LINE.findall(block))
+    return objects, lines - objects - blank
+
+
+def _processes(block: bytes, pids: list[bytes], known: set[bytes]) -> Iterator[Process]:
+    """The (host, pid) pairs of the records in a block. Only when a pid is new to
+    this source are hosts paired with pids, line by line. (A WARNING-or-above
+    record adds its own exact pair as it is parsed.)"""
+    found = set(pids)
+    if found <= known:
+        return
+    known.update(found)
+    for pid, host in set(_PROCESS_HOST.findall(block)):
+        yield host.decode("utf-8", "replace"), int(pid)
+
+
+def _add(found: Triage, line: bytes, start: int, history: deque[bytes], counters: Counters) -> None:
+    record = parse(line)
+    if record is None:
+        if _OBJECT_LINE.fullmatch(line):  # looked like an object: counted as one above
+            found.records -= 1
+            counters.skipped += 1
+        return
+    if record.levelno < WARNING:
+        return  # a nested "level" key let it through the prefilter
+    key = sort_key(record.time) or ""
+    doc = record.doc
+    process = _process_of(doc)
+    rank = doc.get(F.RANK)
+    template = _templates.get(record.message)
+    if template is None:
+        if len(_templates) >= 65_536:
+            _templates.clear()
+        template = _templates[record.message] = template_of(record.message)
+    kind_key = (record.level, record.logger, template, _exception_type(doc))
+    kind = found.kinds.get(kind_key)
+    if kind is None:
+        kind = found.kinds[kind_key] = Kind(
+            record.level, record.logger, kind_key[2], kind_key[3] or None
+        )
+    kind.count += 1
+    if process is not None:
+        kind.processes.add(process)
+        found.processes.add(process)
+    if type(rank) is int:
+        kind.ranks.add(rank)
+    if not kind.first_key or key < kind.first_key:
+        kind.first_key, kind.first = key, record.time
+    if key > kind.last_key:
+        kind.last_key, kind.last = key, record.time
+    lane = _lane(found, doc, process)
+    found.marks.append((lane, key, record.levelno))
+    found.searchable_total += 1
+    if len(found.searchable) < SEARCHABLE:
+        found.searchable.append(record)
+    _consider_failure(found, record, key, process, (start, history))
+
+
+def _consider_failure(
+    found: Triage,
+    record: Record,
+    key: str,
+    process: Process | None,
+    where: tuple[int, deque[bytes]],
+) -> None:
+    """Keep ``record`` as the first failure if it ranks before the one kept;
+    ``where``: its line's start in the newest chunk, and the chunks in memory."""
+    if record.levelno >= CRITICAL:
+        rank = 0
+    elif record.levelno >= ERROR:
+        rank = 1 if record.exc else 2
+    else:
+        return
+    best = found.failure
+    if best is not None and (best.rank, best.key) <= (rank, key):
+        return
+    found.failure = Failure(record, key, rank, _before(record, process, *where))
+
+
+def _before(
+    record: Record, process: Process | None, start: int, history: deque[bytes]
+) -> list[Record]:
+    """The last BEFORE records of the failure's process before it, oldest first,
+    searched back from its line through the chunks still in memory."""
+    if process is None:
+        return []
+    pid_text = f'"process":{process[1]},'.encode()
+    found: list[Record] = []
+    chunks = list(history)
+    end = start
+    for index in range(len(chunks) - 1, -1, -1):
+        block = chunks[index]
+        stop = end if index == len(chunks) - 1 else len(block)
+        while len(found) < BEFORE:
+            at = block.rfind(pid_text, 0, stop)
+            if at < 0:
+                break
+            line_start = block.rfind(b"\n", 0, at) + 1
+            line_end = block.find(b"\n", at)
+            candidate = parse(block[line_start : line_end if line_end >= 0 else len(block)])
+            if (
+                candidate is not None
+                and _process_of(candidate.doc) == process
+                and (sort_key(candidate.time) or "") <= (sort_key(record.time) or "")
+            ):
+                found.append(candidate)
+            stop = line_start
+        if len(found) >= BEFORE:
+            break
+    found.reverse()
+    return found
+
+
+def _process_of(doc: Any) -> Process | None:
+    host, pid = doc.get(F.HOSTNAME), doc.get(F.PROCESS)
+    if isinstance(host, str) and type(pid) is int:
+        return host, pid
+    return None
+
+
+def _exception_type(doc: Any) -> str:
+    exception = doc.get(F.EXCEPTION)
+    if isinstance(exception, dict):
+        kind = exception.get(F.EXCEPTION_TYPE)
+        return str(kind) if kind else ""
+    return ""
+
+
+def who(doc: Any) -> str:
+    """Who wrote a record: host and pid, and its rank, Ray actor or worker id."""
+    parts = []
+    host, pid = doc.get(F.HOSTNAME), doc.get(F.PROCESS)
+    if host is not None:
+        parts.append(f"host {host}")
+    if pid is not None:
+        parts.append(f"pid {pid}")
+    rank = doc.get(F.RANK)
+    if rank is not None:
+        parts.append(f"rank {rank}")
+    elif doc.get("actor_name"):
+        parts.append(f"actor {doc['actor_name']}")
+    elif doc.get("worker_id"):
+        parts.append(f"worker {str(doc['worker_id'])[:12]}")
+    return " ".join(str(p) for p in parts) or "unknown process"
+
+
+def _lane(found: Triage, doc: Any, process: Process | None) -> str:
+    rank = doc.get(F.RANK)
+    if type(rank) is int:
+        label = f"rank {rank}"
+    elif process is not None:
+        label = doc.get("actor_name") or f"{process[0]}:{process[1]}"
+    else:
+        label = "?"
+    label = str(label)
+    if label not in found.lanes:
+        found.lanes[label] = who(doc)
+    return label
+
+
+def ranges(ranks: Iterable[int]) -> str:
+    """``[0, 1, 2, 3, 5, 6]`` -> ``"0-3,5-6"``."""
+    ordered = sorted(set(ranks))
+    if not ordered:
+        return ""
+    pieces = []
+    first = last = ordered[0]
+    for rank in ordered[1:]:
+        if rank == last + 1:
+            last = rank
+            continue
+        pieces.append(f"{first}-{last}" if last > first else f"{first}")
+        first = last = rank
+    pieces.append(f"{first}-{last}" if last > first else f"{first}")
+    return ",".join(pieces)
+
+
+__all__ = ["CHUNK", "Failure", "Kind", "Triage", "ranges", "triage", "who"]
