@@ -212,6 +212,10 @@ class Neighbours:
             return
         if forwarder is None:
             forwarder = self._forwarders[logger.name] = Forwarder(logger, self)
+        elif forwarder not in handlers:
+            # The library assigned a new handler list (mlflow does, on each
+            # configure): what it set now is what shutdown gives back.
+            forwarder.replaced = []
         forwarder.replaced += [h for h in terminal if h not in forwarder.replaced]
         if forwarder.replaced:
             # Code that reads ``logger.handlers[0].formatter`` (tqdm's redirect,

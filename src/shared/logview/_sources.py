@@ -59,7 +59,11 @@ def expand(arguments: Sequence[str]) -> list[Source]:
                 for p in path.rglob(pattern)
                 if p.is_file() and not p.name.startswith(".")
             )
-            sources.extend(Source(str(b), rotated_set(b)) for b in bases)
+            listings: dict[Path, list[str]] = {}  # one listing per directory, not per file
+            for base in bases:
+                if base.parent not in listings:
+                    listings[base.parent] = _names(base.parent)
+                sources.append(Source(str(base), rotated_set(base, listings[base.parent])))
         elif path.exists() or rotated_set(path):
             sources.append(Source(str(path), rotated_set(path) or [path]))
         else:
@@ -67,24 +71,30 @@ def expand(arguments: Sequence[str]) -> list[Source]:
     return sources
 
 
-def rotated_set(base: Path) -> list[Path]:
-    """``base.N`` … ``base.1``, ``base``: the oldest file first (``.gz`` siblings too)."""
+def _names(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except OSError:
+        return []
+
+
+def rotated_set(base: Path, names: list[str] | None = None) -> list[Path]:
+    """``base.N`` … ``base.1``, ``base``: the oldest file first (``.gz`` siblings too).
+    ``names``: the directory's listing, when the caller has it already."""
     if _ROTATED.search(base.name) and not base.name.endswith(".jsonl.gz"):
         return [base] if base.exists() else []  # an explicit rotated file: just that one
-    numbered: list[tuple[int, Path]] = []
-    try:
-        siblings = list(base.parent.iterdir())
-    except OSError:
-        siblings = []
+    if names is None:
+        names = _names(base.parent)
+    numbered: list[tuple[int, str]] = []
     prefix = base.name + "."
-    for sibling in siblings:
-        if sibling.name.startswith(prefix):
-            match = _ROTATED.fullmatch(sibling.name[len(base.name) :])
+    for name in names:
+        if name.startswith(prefix):
+            match = _ROTATED.fullmatch(name[len(base.name) :])
             if match:
-                numbered.append((int(match.group(1)), sibling))
-    ordered = [p for _, p in sorted(numbered, reverse=True)]
-    kept = base.with_name(base.name + F.KEPT_FILE_SUFFIX)  # keep_first: the run's first file
-    first = [kept] if kept in siblings else []
+                numbered.append((int(match.group(1)), name))
+    ordered = [base.with_name(n) for _, n in sorted(numbered, reverse=True)]
+    kept = base.name + F.KEPT_FILE_SUFFIX  # keep_first: the run's first file
+    first = [base.with_name(kept)] if kept in names else []
     return first + ordered + ([base] if base.exists() else [])
 
 
