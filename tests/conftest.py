@@ -134,3 +134,21 @@ def run_python(
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real 256 KiB tmpfs, for a disk that fills up (root can mount one here and
+    in CI; elsewhere the test skips and says why)."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)

@@ -416,20 +416,6 @@ def test_exit_finishes_while_a_daemon_thread_holds_the_pipeline_lock(
 # --- 10: one notice per write-error episode -----------------------------------------------------
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
 @pytest.mark.parametrize("queued", MODES, ids=MODE_IDS)
 def test_disk_full_with_records_of_mixed_sizes_is_one_episode(
     small_tmpfs: Path, queued: bool, capfd: pytest.CaptureFixture[str]

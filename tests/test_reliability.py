@@ -298,23 +298,6 @@ def test_many_processes_share_one_rotating_file(tmp_path: Path, queued: bool) ->
 # --- write errors ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path: Path) -> Any:
-    """A real 256 KiB tmpfs (root can mount one here and in CI)."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
 def test_disk_full_is_reported_once_and_writing_resumes(
     small_tmpfs: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
