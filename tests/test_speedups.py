@@ -443,3 +443,33 @@ def test_no_reference_is_leaked(tmp_path: Path) -> None:
     assert lines[-2]["v"] == "formatted object"
     assert lines[-2]["extra_rank"] == 2
     assert "abcdefgh" not in json.dumps(lines[-1])
+
+
+def _scan_by_regex(block: bytes) -> tuple[int, int, set[bytes]]:
+    pids = re.findall(rb'"process":(\d+),', block)
+    return block.count(b"\n") + 1, len(pids), set(pids)
+
+
+_PIECES = st.sampled_from(
+    [b'"process":', b'"process":"', b"0", b"7", b"12345", b",", b"\n", b'"', b"{", b"}", b"\x00"]
+)
+
+
+@needs_speedups
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PIECES | st.binary(max_size=6), max_size=60).map(b"".join))
+def test_triage_pid_scan_matches_the_regex(block: bytes) -> None:
+    """logview --triage counts processes with the C scan: it must find what the
+    regex finds (lines, pid count, distinct pids) in any bytes at all."""
+    lines, count, distinct = speedups.scan_pids(block, b'"process":') or (0, 0, [])
+    assert (lines, count, set(distinct)) == _scan_by_regex(block)
+    assert len(distinct) == len(set(distinct))
+
+
+@needs_speedups
+def test_triage_pid_scan_keeps_every_distinct_pid_of_a_large_block() -> None:
+    """More distinct pids than the scan's first table holds (1024): it grows."""
+    block = b"\n".join(b'{"process":%d,"x":1}' % (n % 5000) for n in range(20_000))
+    lines, count, distinct = speedups.scan_pids(block, b'"process":') or (0, 0, [])
+    assert (lines, count, set(distinct)) == _scan_by_regex(block)
+    assert len(distinct) == 5000

@@ -154,6 +154,17 @@ def settings(
     )
 
 
+def scan_pids(block: bytes, key: bytes) -> tuple[int, int, list[bytes]] | None:
+    """logview --triage: ``(lines, found, distinct)`` of a block, as
+    ``block.count(b"\\n") + 1`` and ``re.findall(key + rb"(\\d+),", block)``
+    (its length and its distinct runs) would give them; None without the
+    extension."""
+    if _speedups is None:
+        return None
+    found: tuple[int, int, list[bytes]] = _speedups.scan_pids(block, key)
+    return found
+
+
 def lines(records: Sequence[Any], settings: Settings) -> list[bytes | None] | None:
     """Each record's line, None where the Python path must render it; or None
     for the whole batch while the stdlib encoder is selected (tests)."""

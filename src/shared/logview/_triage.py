@@ -18,8 +18,9 @@ there would count as one record.
 
 Speed: like ``--level WARNING``, a regex over each raw chunk finds the lines
 that may be WARNING or above (LevelPrefilter); only those are parsed. The
-other lines are counted, and their processes collected, by a regex over the
-chunk in C, never one at a time in Python. The records a process wrote
+other lines are counted, and their processes collected, by one pass over the
+chunk in C (the extension's scan_pids; without it, a regex), never one at a
+time in Python. The records a process wrote
 before its failure are found by searching back from the failure's line in
 the chunks its file still holds in memory.
 """
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from shared._logging import fields as F
+from shared._logging import speedups
 from shared._logging.storms import template_of
 
 from ._filters import level_prefilter
@@ -49,7 +51,8 @@ _HISTORY_CHUNKS: Final = 2
 #: Lines that are JSON objects, counted per chunk without splitting it.
 _OBJECT_LINE: Final = re.compile(rb"^[ \t]*\{[^\n]*\}[ \t\r]*$", re.M)
 #: Our records' process and host (the writer puts them in this order).
-_PID: Final = re.compile(rb'"process":(\d+),')
+_PID_KEY: Final = f'"{F.PROCESS}":'.encode()
+_PID: Final = re.compile(re.escape(_PID_KEY) + rb"(\d+),")
 _HOST: Final = re.compile(rb'"hostname":"((?:[^"\\\n]|\\.)*)"')
 _BLANK_LINE: Final = re.compile(rb"^[ \t\r]*$", re.M)
 #: Records kept for the HTML report's search box.
@@ -117,9 +120,8 @@ def triage(sources: Iterable[Source], counters: Counters) -> Triage:
             if not block:
                 continue
             history.append(block)
-            lines = block.count(b"\n") + 1
-            pids = _pids_of(block, lines, known)
-            objects, others = _objects(block, lines, len(pids))
+            lines, pid_count, pids = _scan(block, known)
+            objects, others = _objects(block, lines, pid_count)
             found.records += objects
             counters.skipped += others  # torn or not JSON
             found.processes.update(_processes(block, pids, known))
@@ -145,20 +147,28 @@ def _objects(block: bytes, lines: int, pids: int) -> tuple[int, int]:
     return objects, lines - objects - blank
 
 
-def _pids_of(block: bytes, lines: int, known: set[bytes]) -> list[bytes]:
-    """The pid of each of our records in a block. A file one process writes
-    (Ray's layout) costs one count: when every line holds that one pid, no
-    regex runs. Otherwise one regex scan finds them all."""
+def _scan(block: bytes, known: set[bytes]) -> tuple[int, int, Iterable[bytes]]:
+    """(lines, how many of our records' pids, the distinct pids) of a block.
+
+    With the C extension one pass finds them (speedups.scan_pids): memchr and
+    memmem, no object per line. Without it, a file one process writes (Ray's
+    layout) costs one count: when every line holds that one pid, no regex runs;
+    otherwise one regex scan finds every pid."""
+    scanned = speedups.scan_pids(block, _PID_KEY)
+    if scanned is not None:
+        return scanned
+    lines = block.count(b"\n") + 1
     if len(known) <= 1:
         first = _PID.search(block)
         if first is not None and (not known or first.group(1) in known):
             pid = first.group(1)
-            if block.count(b'"process":' + pid + b",") == lines:
-                return [pid] * lines
-    return _PID.findall(block)
+            if block.count(_PID_KEY + pid + b",") == lines:
+                return lines, lines, (pid,)
+    pids = _PID.findall(block)
+    return lines, len(pids), set(pids)
 
 
-def _processes(block: bytes, pids: list[bytes], known: set[bytes]) -> Iterator[Process]:
+def _processes(block: bytes, pids: Iterable[bytes], known: set[bytes]) -> Iterator[Process]:
     """The (host, pid) pairs of the records in a block. One scan finds the pids;
     a pid new to this source is paired with the host on its first line. (Two
     hosts' processes with one pid in one file, neither logging WARNING or above,
@@ -167,7 +177,7 @@ def _processes(block: bytes, pids: list[bytes], known: set[bytes]) -> Iterator[P
     if found <= known:
         return
     for pid in found - known:  # few: one per new process; its host is on its line
-        at = block.find(b'"process":' + pid + b",")
+        at = block.find(_PID_KEY + pid + b",")
         line_end = block.find(b"\n", at)
         host = _HOST.search(block, at, len(block) if line_end < 0 else line_end)
         if host is not None:
@@ -245,7 +255,7 @@ def _before(
     searched back from its line through the chunks still in memory."""
     if process is None:
         return []
-    pid_text = f'"process":{process[1]},'.encode()
+    pid_text = _PID_KEY + str(process[1]).encode() + b","
     found: list[Record] = []
     chunks = list(history)
     end = start
