@@ -337,3 +337,70 @@ def test_the_html_report_of_a_512_rank_run_with_a_storm_stays_small(tmp_path: Pa
     assert shown["kinds_rows"] == expected.kinds + 1
     assert shown["console"] == []
     assert [u for u in shown["requests"] if not u.startswith("file://")] == []
+
+
+_OTHER_WRITERS = r"""
+import json, logging, sys
+from pathlib import Path
+
+import structlog
+from loguru import logger as loguru_logger
+from pythonjsonlogger.json import JsonFormatter
+
+run = Path(sys.argv[1])
+
+class TornDown(Exception):
+    pass
+
+# structlog: JSON lines with the traceback as one string under "exception".
+with open(run / "structlog.jsonl", "w") as out:
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper("iso"),
+                    structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
+        logger_factory=structlog.WriteLoggerFactory(out),
+    )
+    log = structlog.get_logger()
+    for request in ("a1b2c3d4", "ff00ee11", "0x1f", "0x2a"):
+        log.warning(f"request {request} retried")
+    try:
+        raise KeyError("shard")
+    except KeyError:
+        log.exception("loader failed")
+
+# python-json-logger: the traceback under "exc_info".
+handler = logging.FileHandler(run / "pjl.jsonl")
+handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+std = logging.getLogger("pjl")
+std.addHandler(handler)
+std.propagate = False
+try:
+    raise TornDown("peer gone")
+except TornDown:
+    std.exception("collective failed")
+handler.close()
+
+# loguru, serialize=True: the type under record.exception.type.
+loguru_logger.remove()
+loguru_logger.add(run / "loguru.jsonl", serialize=True)
+try:
+    raise ZeroDivisionError("step")
+except ZeroDivisionError:
+    loguru_logger.exception("step failed")
+"""
+
+
+def test_kinds_of_other_writers_name_their_exception_and_collapse_hex_ids(tmp_path: Path) -> None:
+    """Real structlog, python-json-logger and loguru files: each exception kind is
+    named from what that writer keeps (a traceback string, or loguru's type), and
+    request ids, short or 0x, are masked so their warnings are one kind."""
+    run = tmp_path / "run"
+    run.mkdir()
+    script = tmp_path / "writers.py"
+    script.write_text(_OTHER_WRITERS)
+    subprocess.run([sys.executable, str(script), str(run)], check=True, timeout=120)
+    found = triage_json(run)
+    assert found["records"] == 7
+    kinds = {(k["level"], k["template"]): k for k in found["kinds"]}
+    assert kinds["WARNING", "request <hex> retried"]["count"] == 4
+    types = {k["exception_type"] for k in found["kinds"] if k["level"] == "ERROR"}
+    assert types == {"KeyError", "TornDown", "ZeroDivisionError"}

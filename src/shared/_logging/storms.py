@@ -43,7 +43,12 @@ Kind = tuple[str, int, str, str]
 _QUOTED: Final = re.compile(r"'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"")
 _HEX_RUN: Final = re.compile(r"[0-9a-fA-F]{8}")
 _UUID: Final = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}\b")
-_HEX_ID: Final = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{12,}\b")
+#: 0x literals of any length; bare runs of 8 or more with a digit and a letter
+#: (a git hash, a request id). A run of digits alone stays a number, so a
+#: counter that passes 10,000,000 stays one kind.
+_HEX_ID: Final = re.compile(
+    r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"
+)
 _NUMBER: Final = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 #: A message with none of these has nothing to mask (most messages): no regex pass.
 _MAY_VARY: Final = re.compile(r"[\d'\"]")
@@ -57,7 +62,7 @@ def template_of(message: str) -> str:
         return text
     if "'" in text or '"' in text:
         text = _QUOTED.sub("<str>", text)
-    if _HEX_RUN.search(text) is not None:
+    if "0x" in text or _HEX_RUN.search(text) is not None:
         text = _HEX_ID.sub("<hex>", _UUID.sub("<id>", text))
     return _NUMBER.sub("<n>", text)
 

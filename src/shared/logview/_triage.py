@@ -55,6 +55,8 @@ _PID_KEY: Final = f'"{F.PROCESS}":'.encode()
 _PID: Final = re.compile(re.escape(_PID_KEY) + rb"(\d+),")
 _HOST: Final = re.compile(rb'"hostname":"((?:[^"\\\n]|\\.)*)"')
 _BLANK_LINE: Final = re.compile(rb"^[ \t\r]*$", re.M)
+#: The last line of a traceback: the exception's type, then its message.
+_RAISED: Final = re.compile(r"([A-Za-z_][\w.]*)(?::|$)")
 #: Records kept for the HTML report's search box.
 SEARCHABLE: Final = 10_000
 #: Time buckets across the HTML report's timeline.
@@ -203,7 +205,7 @@ def _add(found: Triage, line: bytes, start: int, history: deque[bytes], counters
         if len(_templates) >= 65_536:
             _templates.clear()
         template = _templates[record.message] = template_of(record.message)
-    kind_key = (record.level, record.logger, template, _exception_type(doc))
+    kind_key = (record.level, record.logger, template, _exception_type(record))
     kind = found.kinds.get(kind_key)
     if kind is None:
         kind = found.kinds[kind_key] = Kind(
@@ -289,12 +291,25 @@ def _process_of(doc: Any) -> Process | None:
     return None
 
 
-def _exception_type(doc: Any) -> str:
+def _exception_type(record: Record) -> str:
+    """The exception's type: ours and loguru's name it; other writers (structlog's
+    ``exception``, python-json-logger's ``exc_info``) give only the traceback,
+    whose last line names it (``ValueError: bad``, ``torch.OutOfMemoryError``)."""
+    doc = record.doc
     exception = doc.get(F.EXCEPTION)
     if isinstance(exception, dict):
         kind = exception.get(F.EXCEPTION_TYPE)
         return str(kind) if kind else ""
-    return ""
+    loguru = doc.get("record")
+    if isinstance(loguru, dict) and isinstance(loguru.get("exception"), dict):
+        kind = loguru["exception"].get("type")
+        if kind:
+            return str(kind)
+    if not record.exc:
+        return ""
+    last = record.exc.rstrip().rpartition("\n")[2]
+    named = _RAISED.match(last)
+    return named.group(1) if named else ""
 
 
 def who(doc: Any) -> str:
