@@ -445,31 +445,40 @@ def test_no_reference_is_leaked(tmp_path: Path) -> None:
     assert "abcdefgh" not in json.dumps(lines[-1])
 
 
-def _scan_by_regex(block: bytes) -> tuple[int, int, set[bytes]]:
+def _scan_by_regex(block: bytes) -> tuple[int, int, int, int, set[bytes]]:
     pids = re.findall(rb'"process":(\d+),', block)
-    return block.count(b"\n") + 1, len(pids), set(pids)
+    objects = re.findall(rb"^[ \t]*\{[^\n]*\}[ \t\r]*$", block, re.M)
+    blank = re.findall(rb"^[ \t\r]*$", block, re.M)
+    return block.count(b"\n") + 1, len(objects), len(blank), len(pids), set(pids)
+
+
+def _scan_in_c(block: bytes) -> tuple[int, int, int, int, set[bytes]]:
+    scanned = speedups.scan_block(block, b'"process":')
+    assert scanned is not None
+    *counts, distinct = scanned
+    assert len(distinct) == len(set(distinct))
+    lines, objects, blank, found = counts
+    return lines, objects, blank, found, set(distinct)
 
 
 _PIECES = st.sampled_from(
-    [b'"process":', b'"process":"', b"0", b"7", b"12345", b",", b"\n", b'"', b"{", b"}", b"\x00"]
-)
+    [b'"process":', b'"process":"', b"0", b"7", b"12345", b",", b"\n", b'"', b"{", b"}",
+     b" ", b"\t", b"\r", b"\x00"]
+)  # fmt: skip
 
 
 @needs_speedups
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_PIECES | st.binary(max_size=6), max_size=60).map(b"".join))
-def test_triage_pid_scan_matches_the_regex(block: bytes) -> None:
-    """logview --triage counts processes with the C scan: it must find what the
-    regex finds (lines, pid count, distinct pids) in any bytes at all."""
-    lines, count, distinct = speedups.scan_pids(block, b'"process":') or (0, 0, [])
-    assert (lines, count, set(distinct)) == _scan_by_regex(block)
-    assert len(distinct) == len(set(distinct))
+def test_triage_block_scan_matches_the_regexes(block: bytes) -> None:
+    """logview --triage reads a block with the C scan: it must find what the
+    regexes find (lines, object lines, blank lines, pids) in any bytes at all."""
+    assert _scan_in_c(block) == _scan_by_regex(block)
 
 
 @needs_speedups
-def test_triage_pid_scan_keeps_every_distinct_pid_of_a_large_block() -> None:
+def test_triage_block_scan_keeps_every_distinct_pid_of_a_large_block() -> None:
     """More distinct pids than the scan's first table holds (1024): it grows."""
     block = b"\n".join(b'{"process":%d,"x":1}' % (n % 5000) for n in range(20_000))
-    lines, count, distinct = speedups.scan_pids(block, b'"process":') or (0, 0, [])
-    assert (lines, count, set(distinct)) == _scan_by_regex(block)
-    assert len(distinct) == 5000
+    assert _scan_in_c(block) == _scan_by_regex(block)
+    assert len(_scan_in_c(block)[4]) == 5000

@@ -404,3 +404,18 @@ def test_kinds_of_other_writers_name_their_exception_and_collapse_hex_ids(tmp_pa
     assert kinds["WARNING", "request <hex> retried"]["count"] == 4
     types = {k["exception_type"] for k in found["kinds"] if k["level"] == "ERROR"}
     assert types == {"KeyError", "TornDown", "ZeroDivisionError"}
+
+
+def test_a_torn_line_with_its_pid_is_not_counted_as_a_record(tmp_path: Path) -> None:
+    """kill -9 tears a line after its "process" key; the next writer closes it
+    with a newline (files.py). Every line then holds a pid, but the torn one is
+    no JSON object and must not count as a record."""
+    doc = {"timestamp": "2026-01-01T00:00:01.000000+00:00", "level": "INFO", "logger": "x",
+           "message": "step", "process": 5, "hostname": "h"}  # fmt: skip
+    whole = json.dumps(doc, separators=(",", ":"))
+    torn = whole[: whole.index('"hostname"')]  # ends in '"process":5,'
+    path = tmp_path / "app.jsonl"
+    path.write_text("\n".join([whole, torn, whole, whole]) + "\n")
+    result = logview(str(path), "--triage", "--json")
+    assert json.loads(result.stdout)["records"] == 3
+    assert "skipped 1 line" in result.stderr

@@ -727,26 +727,49 @@ static int spans_add(Spans *spans, const char *text, Py_ssize_t size) {
     return 0;
 }
 
-/* scan_pids(block, key) -> (lines, found, distinct): the block's lines (its
- * newlines + 1); how many times ``key`` (b'"process":', from fields.py) is
+/* What one line of a block is: an object (``[ \t]*{ ... }[ \t\r]*``), blank
+ * (``[ \t\r]*``), or neither: the regexes _OBJECT_LINE and _BLANK_LINE of
+ * logview/_triage.py, line by line. */
+static void classify(const char *line, const char *end, Py_ssize_t *objects, Py_ssize_t *blank) {
+    const char *p = line;
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+    const char *q = end;
+    while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r')) {
+        q--;
+    }
+    if (q == p) {
+        ++*blank;
+    } else if (*p == '{' && q - p >= 2 && q[-1] == '}') {
+        ++*objects;
+    }
+}
+
+/* scan_block(block, key) -> (lines, objects, blank, found, distinct): the
+ * block's lines (its newlines + 1), how many are JSON objects in shape and how
+ * many blank; how many times ``key`` (b'"process":', from fields.py) is
  * followed by digits and a comma; and those digit runs, each once, as bytes.
- * What re.findall(key + rb"(\d+),") gives, without an object per line: the
- * triage of a shared file (every rank's lines interleaved) needs each line's
- * pid only to learn which processes wrote the file. */
-static PyObject *scan_pids(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+ * What the regexes of logview/_triage.py find, without an object per line:
+ * the triage of a shared file (every rank's lines interleaved) needs each
+ * line's pid only to learn which processes wrote the file. */
+static PyObject *scan_block(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1])
         || PyBytes_GET_SIZE(args[1]) == 0) {
-        PyErr_SetString(PyExc_TypeError, "scan_pids(block: bytes, key: bytes)");
+        PyErr_SetString(PyExc_TypeError, "scan_block(block: bytes, key: bytes)");
         return NULL;
     }
     const char *start = PyBytes_AS_STRING(args[0]);
     const char *end = start + PyBytes_GET_SIZE(args[0]);
     const char *key = PyBytes_AS_STRING(args[1]);
     size_t key_size = (size_t)PyBytes_GET_SIZE(args[1]);
-    Py_ssize_t lines = 1, found = 0;
-    for (const char *p = start; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
+    Py_ssize_t lines = 1, objects = 0, blank = 0, found = 0;
+    const char *line = start;
+    for (const char *nl; (nl = memchr(line, '\n', (size_t)(end - line))) != NULL; line = nl + 1) {
         lines++;
+        classify(line, nl, &objects, &blank);
     }
+    classify(line, end, &objects, &blank);
     Spans spans = {NULL, NULL, 0, 0};
     const char *p = start;
     while (p < end) {
@@ -786,7 +809,7 @@ static PyObject *scan_pids(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (distinct == NULL) {
         return NULL;
     }
-    return Py_BuildValue("(nnN)", lines, found, distinct);
+    return Py_BuildValue("(nnnnN)", lines, objects, blank, found, distinct);
 }
 
 static PyMethodDef methods[] = {
@@ -795,8 +818,8 @@ static PyMethodDef methods[] = {
     {"lines", (PyCFunction)(void (*)(void))lines, METH_FASTCALL,
      "lines(records, settings) -> list of bytes or None (None: render it in Python)"},
     {"configure", configure, METH_O, "configure(config: speedups.Config)"},
-    {"scan_pids", (PyCFunction)(void (*)(void))scan_pids, METH_FASTCALL,
-     "scan_pids(block, key) -> (lines, found, distinct digit runs after key)"},
+    {"scan_block", (PyCFunction)(void (*)(void))scan_block, METH_FASTCALL,
+     "scan_block(block, key) -> (lines, objects, blank, found, distinct digit runs after key)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -154,14 +154,19 @@ def settings(
     )
 
 
-def scan_pids(block: bytes, key: bytes) -> tuple[int, int, list[bytes]] | None:
-    """logview --triage: ``(lines, found, distinct)`` of a block, as
-    ``block.count(b"\\n") + 1`` and ``re.findall(key + rb"(\\d+),", block)``
-    (its length and its distinct runs) would give them; None without the
+#: What scan_block gives: lines, object lines, blank lines, pids found, distinct pids.
+Scan = tuple[int, int, int, int, list[bytes]]
+
+
+def scan_block(block: bytes, key: bytes) -> Scan | None:
+    """logview --triage, one pass over a block: its lines (``count(b"\\n") + 1``),
+    how many are JSON objects in shape and how many blank, how many times
+    ``key`` is followed by digits and a comma, and those digit runs once each
+    (what ``re.findall(key + rb"(\\d+),", block)`` finds); None without the
     extension."""
     if _speedups is None:
         return None
-    found: tuple[int, int, list[bytes]] = _speedups.scan_pids(block, key)
+    found: Scan = _speedups.scan_block(block, key)
     return found
 
 

@@ -19,7 +19,7 @@ there would count as one record.
 Speed: like ``--level WARNING``, a regex over each raw chunk finds the lines
 that may be WARNING or above (LevelPrefilter); only those are parsed. The
 other lines are counted, and their processes collected, by one pass over the
-chunk in C (the extension's scan_pids; without it, a regex), never one at a
+chunk in C (the extension's scan_block; without it, counts and regexes), never one at a
 time in Python. The records a process wrote
 before its failure are found by searching back from the failure's line in
 the chunks its file still holds in memory.
@@ -122,8 +122,7 @@ def triage(sources: Iterable[Source], counters: Counters) -> Triage:
             if not block:
                 continue
             history.append(block)
-            lines, pid_count, pids = _scan(block, known)
-            objects, others = _objects(block, lines, pid_count)
+            objects, others, pids = _scan(block, known)
             found.records += objects
             counters.skipped += others  # torn or not JSON
             found.processes.update(_processes(block, pids, known))
@@ -134,40 +133,47 @@ def triage(sources: Iterable[Source], counters: Counters) -> Triage:
     return found
 
 
-def _objects(block: bytes, lines: int, pids: int) -> tuple[int, int]:
+def _scan(block: bytes, known: set[bytes]) -> tuple[int, int, Iterable[bytes]]:
+    """(lines that are JSON objects, other lines that are not blank, the
+    distinct pids of our records) of a block.
+
+    With the C extension, one pass finds them all (speedups.scan_block:
+    memchr and memmem, no object per line). Without it, counts in C where they
+    suffice and regex scans where they don't."""
+    scanned = speedups.scan_block(block, _PID_KEY)
+    if scanned is not None:
+        lines, objects, blank, _, pids = scanned
+        return objects, lines - objects - blank, pids
+    objects, others = _objects(block)
+    return objects, others, _pids(block, known)
+
+
+def _objects(block: bytes) -> tuple[int, int]:
     """(lines that are JSON objects, other lines that are not blank) in a block.
 
-    The common case costs one newline count in C: when every line holds one of
-    our records' ``"process":`` keys (``pids``, found anyway) and the block
-    starts and ends as objects do, every line is one of ours. Otherwise (a torn
-    line, a traceback printed into the file, blank lines, other writers' JSON)
-    each line is matched."""
-    if pids == lines and block[:1] == b"{" and block[-1:] == b"}":
+    The common case costs two counts: every newline sits between ``}`` and
+    ``{``, and the block starts and ends as objects do, so every line is an
+    object in shape. Otherwise (a torn line, a traceback printed into the
+    file, blank lines) each line is matched."""
+    lines = block.count(b"\n") + 1
+    if block[:1] == b"{" and block[-1:] == b"}" and block.count(b"}\n{") == lines - 1:
         return lines, 0
     objects = len(_OBJECT_LINE.findall(block))
     blank = len(_BLANK_LINE.findall(block))
     return objects, lines - objects - blank
 
 
-def _scan(block: bytes, known: set[bytes]) -> tuple[int, int, Iterable[bytes]]:
-    """(lines, how many of our records' pids, the distinct pids) of a block.
-
-    With the C extension one pass finds them (speedups.scan_pids): memchr and
-    memmem, no object per line. Without it, a file one process writes (Ray's
-    layout) costs one count: when every line holds that one pid, no regex runs;
-    otherwise one regex scan finds every pid."""
-    scanned = speedups.scan_pids(block, _PID_KEY)
-    if scanned is not None:
-        return scanned
-    lines = block.count(b"\n") + 1
+def _pids(block: bytes, known: set[bytes]) -> Iterable[bytes]:
+    """The distinct pids of our records in a block, without the extension. A file
+    one process writes (Ray's layout) costs two counts: when every ``"process":``
+    is followed by that one pid, no regex runs. Otherwise a regex finds them."""
     if len(known) <= 1:
         first = _PID.search(block)
         if first is not None and (not known or first.group(1) in known):
             pid = first.group(1)
-            if block.count(_PID_KEY + pid + b",") == lines:
-                return lines, lines, (pid,)
-    pids = _PID.findall(block)
-    return lines, len(pids), set(pids)
+            if block.count(_PID_KEY + pid + b",") == block.count(_PID_KEY):
+                return (pid,)
+    return set(_PID.findall(block))
 
 
 def _processes(block: bytes, pids: Iterable[bytes], known: set[bytes]) -> Iterator[Process]:
