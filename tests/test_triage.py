@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from shared.logview._triage import fair_shares
+
 from .synthetic_runs import Expected, make_run
 
 # Selenium must never look for a browser or driver to download: we name Debian's.
@@ -335,8 +337,26 @@ def test_the_html_report_of_a_512_rank_run_with_a_storm_stays_small(tmp_path: Pa
     assert shown["ready"] is True
     assert "uncaught exception: RuntimeError" in shown["failure"]
     assert shown["kinds_rows"] == expected.kinds + 1
+    # The storm's 200,000 records would fill the room alone, yet the timeouts are
+    # searchable: the 10,000 rows are shared among the 25 kinds (about 450 each).
+    matching = int(shown["search_note"].split(" ", 1)[0])
+    assert 400 <= matching <= 511
     assert shown["console"] == []
     assert [u for u in shown["requests"] if not u.startswith("file://")] == []
+
+
+@pytest.mark.parametrize(
+    ("sizes", "room", "shares"),
+    [
+        ([200_000, 511, 512, 1], 10_000, [8976, 511, 512, 1]),
+        ([5, 5], 100, [5, 5]),
+        ([50, 50, 50], 100, [33, 33, 34]),
+        ([], 100, []),
+    ],
+)
+def test_fair_shares_take_small_kinds_whole(sizes: list[int], room: int, shares: list[int]) -> None:
+    assert fair_shares(sizes, room) == shares
+    assert sum(shares) <= room
 
 
 _OTHER_WRITERS = r"""

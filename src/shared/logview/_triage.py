@@ -57,8 +57,11 @@ _HOST: Final = re.compile(rb'"hostname":"((?:[^"\\\n]|\\.)*)"')
 _BLANK_LINE: Final = re.compile(rb"^[ \t\r]*$", re.M)
 #: The last line of a traceback: the exception's type, then its message.
 _RAISED: Final = re.compile(r"([A-Za-z_][\w.]*)(?::|$)")
-#: Records kept for the HTML report's search box.
+#: Records kept for the HTML report's search box, shared fairly among kinds.
 SEARCHABLE: Final = 10_000
+#: Records held while reading, before the fair pick; past it, only a kind that
+#: holds none yet gets one (so a storm of one kind leaves room for the rest).
+_HELD: Final = 4 * SEARCHABLE
 #: Time buckets across the HTML report's timeline.
 BUCKETS: Final = 240
 
@@ -82,6 +85,7 @@ class Kind:
     last: str = ""
     first_key: str = ""
     last_key: str = ""
+    held: list[Record] = field(default_factory=list)  # its first records, for search
 
 
 @dataclass
@@ -101,12 +105,33 @@ class Triage:
     #: (process label, bucket time key, level) of every WARNING-or-above record,
     #: for the timeline: kept as counts per (lane, bucket) by the HTML renderer.
     marks: list[tuple[str, str, int]] = field(default_factory=list)
-    searchable: list[Record] = field(default_factory=list)
     searchable_total: int = 0
+    held: int = 0
     lanes: dict[str, str] = field(default_factory=dict)  # label -> who (host pid rank)
 
     def ordered_kinds(self) -> list[Kind]:
         return sorted(self.kinds.values(), key=lambda kind: kind.first_key)
+
+    def searchable(self) -> list[Record]:
+        """At most SEARCHABLE records for the search box, in time order: each
+        kind's first records, the room shared fairly among kinds, so a storm
+        of one kind cannot crowd out the timeouts that follow it."""
+        kinds = [kind for kind in self.ordered_kinds() if kind.held]
+        shares = fair_shares([len(kind.held) for kind in kinds], SEARCHABLE)
+        picked = [r for kind, share in zip(kinds, shares, strict=True) for r in kind.held[:share]]
+        picked.sort(key=lambda record: sort_key(record.time) or "")
+        return picked
+
+
+def fair_shares(sizes: list[int], room: int) -> list[int]:
+    """How many of each size to take so the total fits ``room``: the smallest
+    are taken whole, the rest split what is left evenly (water-filling)."""
+    shares = [0] * len(sizes)
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    for done, index in enumerate(order):
+        shares[index] = min(sizes[index], room // (len(order) - done))
+        room -= shares[index]
+    return shares
 
 
 def triage(sources: Iterable[Source], counters: Counters) -> Triage:
@@ -230,8 +255,9 @@ def _add(found: Triage, line: bytes, start: int, history: deque[bytes], counters
     lane = _lane(found, doc, process)
     found.marks.append((lane, key, record.levelno))
     found.searchable_total += 1
-    if len(found.searchable) < SEARCHABLE:
-        found.searchable.append(record)
+    if len(kind.held) < SEARCHABLE and (found.held < _HELD or not kind.held):
+        kind.held.append(record)
+        found.held += 1
     _consider_failure(found, record, key, process, (start, history))
 
 
@@ -367,4 +393,4 @@ def ranges(ranks: Iterable[int]) -> str:
     return ",".join(pieces)
 
 
-__all__ = ["CHUNK", "Failure", "Kind", "Triage", "ranges", "triage", "who"]
+__all__ = ["CHUNK", "Failure", "Kind", "Triage", "fair_shares", "ranges", "triage", "who"]

@@ -9,7 +9,8 @@ the kinds table, and a search box over the WARNING-and-above records.
 
 It stays small for a run of 512 processes and a million records: the
 timeline is counts per (lane, time bucket), not records; the search box holds
-at most SEARCHABLE records (messages cut to 300 characters). All text reaches
+at most SEARCHABLE records (messages cut to 300 characters), each kind's
+first records with the room shared fairly among kinds. All text reaches
 the page through ``textContent``, never as markup.
 """
 
@@ -39,7 +40,7 @@ def render_html(found: Triage, title: str) -> str:
         "summary": as_json(found),
         "who": who(found.failure.record.doc) if found.failure else None,
         "timeline": _timeline(found),
-        "search": [_searchable(r) for r in found.searchable],
+        "search": [_searchable(r) for r in found.searchable()],
         "search_total": found.searchable_total,
     }
     blob = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
