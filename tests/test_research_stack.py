@@ -407,6 +407,44 @@ def test_hydra_task_records_reach_the_file_once(
         assert failure["exception"]["type"] == "RuntimeError"
         assert failure["exception"]["message"] == "task broke"
         assert "task broke" in failure["exception"]["traceback"]
+        # Hydra printed it its own way; our record of it goes to the file only.
+        assert both.count("RuntimeError: task broke") == 1, both
+
+
+EXIT_IN_EXCEPT = """
+    import logging, sys
+    from shared.logging_config import setup_logging
+    setup_logging(log_file="app.jsonl", use_queue_handler={queued})
+    try:
+        raise ValueError("bad config")
+    except ValueError as error:
+        {report}
+        sys.exit(2)
+"""
+
+
+@pytest.mark.parametrize("queued", MODES, ids=MODE_IDS)
+@pytest.mark.parametrize("report", ["print", "log"])
+def test_sys_exit_in_an_except_block_puts_the_exception_in_the_file_once(
+    tmp_path: Path, queued: bool, report: str
+) -> None:
+    """A program that handles its exception and exits with a failure status has
+    said on the terminal what it wanted said: the exception goes to the file
+    (once, even when the program logged it itself), not a second time to the
+    console."""
+    code = EXIT_IN_EXCEPT.format(
+        queued=queued,
+        report='print("error:", error, file=sys.stderr)'
+        if report == "print"
+        else 'logging.getLogger("app").exception("giving up")',
+    )
+    result = run_python(textwrap.dedent(code), tmp_path)
+    assert result.returncode == 2, result.stderr
+    records = read_jsonl(tmp_path / "app.jsonl")
+    (failure,) = [r for r in records if "exception" in r]
+    assert failure["exception"]["message"] == "bad config"
+    assert failure["logger"] == ("uncaught" if report == "print" else "app")
+    assert result.stderr.count("bad config\n") == 1, result.stderr
 
 
 # --- worker pools ------------------------------------------------------------------------

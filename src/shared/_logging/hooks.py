@@ -180,8 +180,15 @@ class _AsyncioCrashFilter(logging.Filter):
 class Hooks:
     """Installs and removes the process-level hooks of one configuration."""
 
-    def __init__(self, flush: Flush, console_shows_crashes: bool, handle_sigterm: bool) -> None:
+    def __init__(
+        self,
+        flush: Flush,
+        console_shows_crashes: bool,
+        handle_sigterm: bool,
+        handler: logging.Handler | None = None,
+    ) -> None:
         self._flush = flush
+        self._handler = handler  # ours on the root: the sys.exit record goes to it alone
         self._console_shows_crashes = console_shows_crashes
         self._handle_sigterm = handle_sigterm
         self._previous_excepthook = sys.excepthook
@@ -250,7 +257,8 @@ class Hooks:
         """``sys.exit`` with a failure status while an exception that no record
         carries is being handled: a framework caught the job's exception, printed
         it its own way and exits (Hydra without HYDRA_FULL_ERROR). Log it first,
-        so the run's file holds the structured exception."""
+        so the run's file holds the structured exception; to the file only, as
+        the program already said on the terminal what it wanted said."""
         exc = sys.exc_info()[1]
         if (
             exc is not None
@@ -258,11 +266,29 @@ class Hooks:
             and not isinstance(exc, SystemExit | KeyboardInterrupt)
             and not getattr(exc, F.LOGGED_EXCEPTION, False)
         ):
-            logging.getLogger(CRASH_LOGGER).critical(
-                "exiting with status %s after %s", status, type(exc).__name__, exc_info=exc
-            )
+            self._file_only("exiting with status %s after %s", (status, type(exc).__name__), exc)
         self._previous_exit(status)
         raise SystemExit(status)  # only if the previous sys.exit returned
+
+    def _file_only(self, msg: str, args: tuple[object, ...], exc: BaseException) -> None:
+        """A CRITICAL crash record for our handler alone, marked so that our
+        console does not print it either; other handlers on the root (a
+        framework's own console) never see it."""
+        logger = logging.getLogger(CRASH_LOGGER)
+        handler = self._handler
+        if handler is None:
+            logger.critical(msg, *args, exc_info=exc)
+            return
+        try:
+            caller = sys._getframe(2)  # who called sys.exit: _file_only <- _exit <- it
+            record = logger.makeRecord(
+                logger.name, logging.CRITICAL, caller.f_code.co_filename, caller.f_lineno,
+                msg, args, (type(exc), exc, exc.__traceback__), caller.f_code.co_name,
+                {F.CONSOLE_TAKEN: True},
+            )  # fmt: skip
+            handler.handle(record)
+        except Exception:  # noqa: S110 - exiting: never raise from here
+            pass
 
     def _threading_excepthook(self, args: threading.ExceptHookArgs) -> None:
         if args.exc_type is SystemExit:  # how threads end quietly; the default ignores it

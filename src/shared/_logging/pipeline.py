@@ -102,6 +102,8 @@ class Pipeline:
 
     def handle(self, records: Sequence[logging.LogRecord]) -> None:
         if self.console_only is not None and len(records) == 1:
+            if F.CONSOLE_TAKEN in records[0].__dict__:
+                return  # meant for the file only, and there is no file
             self.console_line(records[0], self.console_only)  # the plain console, synchronously
             return
         if not self._take_lock(len(records)):
@@ -126,7 +128,8 @@ class Pipeline:
                 file.add_line(known)  # below every other sink's level
                 continue
             parts, line = self._render(record)
-            taken = at_call and F.CONSOLE_TAKEN in record.__dict__
+            # Printed by a tool that held our console, or meant for the file only.
+            taken = F.CONSOLE_TAKEN in record.__dict__
             for sink in sinks:
                 if (not taken or sink is not console) and sink.wants(record):
                     self._add(sink, record, parts, line)
