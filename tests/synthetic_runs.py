@@ -94,9 +94,15 @@ def _iso(seconds: float) -> str:
 
 
 def make_run(
-    directory: Path, ranks: int, layout: str = "torchrun", seed: int = 0, steps: int = 6
+    directory: Path,
+    ranks: int,
+    layout: str = "torchrun",
+    seed: int = 0,
+    steps: int = 6,
+    separators: tuple[str, str] = (",", ":"),
 ) -> Expected:
-    """Write a failed run of ``ranks`` ranks into ``directory``."""
+    """Write a failed run of ``ranks`` ranks into ``directory``. ``separators``:
+    compact as our writer's lines, or ``(", ", ": ")`` as json.dumps's default."""
     rng = random.Random(seed)
     start = 1_790_000_000.0 + rng.random()
     hosts = [f"node{n:02d}" for n in range((ranks + 7) // 8)]
@@ -165,7 +171,7 @@ def make_run(
     if layout == "torchrun":
         # Flush order: the root cause's line lands after the first timeouts.
         ordered = sorted(written, key=lambda w: (w[0], w[2]))
-        lines = [json.dumps(doc, separators=(",", ":")) + "\n" for _, _, _, doc in ordered]
+        lines = [json.dumps(doc, separators=separators) + "\n" for _, _, _, doc in ordered]
         third = len(lines) // 3
         parts = {"app.jsonl.2": lines[:third], "app.jsonl.1": lines[third : 2 * third],
                  "app.jsonl": lines[2 * third :]}  # fmt: skip
@@ -176,7 +182,7 @@ def make_run(
     else:
         by_rank: dict[int, list[str]] = {}
         for _, _, rank, doc in sorted(written, key=lambda w: w[1]):
-            by_rank.setdefault(rank, []).append(json.dumps(doc, separators=(",", ":")) + "\n")
+            by_rank.setdefault(rank, []).append(json.dumps(doc, separators=separators) + "\n")
         for rank, chunk in by_rank.items():
             proc = procs[rank]
             path = directory / f"app.{proc['host']}-{proc['pid']}.jsonl"

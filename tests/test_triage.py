@@ -439,3 +439,46 @@ def test_a_torn_line_with_its_pid_is_not_counted_as_a_record(tmp_path: Path) -> 
     result = logview(str(path), "--triage", "--json")
     assert json.loads(result.stdout)["records"] == 3
     assert "skipped 1 line" in result.stderr
+
+
+@pytest.mark.parametrize("rotated", [False, True], ids=["one-file", "rotated"])
+def test_the_records_before_a_failure_are_found_megabytes_back(
+    tmp_path: Path, rotated: bool
+) -> None:
+    """The failing rank was quiet while the 511 others wrote megabytes: its last
+    five records are far behind its failure (and, rotated, in an older file)."""
+    run = tmp_path / "run"
+    run.mkdir()
+
+    def doc(rank: int, second: float, level: str, message: str) -> str:
+        return json.dumps({
+            "timestamp": f"2026-01-01T00:{int(second) // 60:02d}:{second % 60:09.6f}+00:00",
+            "level": level, "logger": "train", "message": message,
+            "process": 1000 + rank, "hostname": "node", "rank": rank,
+        })  # fmt: skip
+
+    early = [doc(7, i, "INFO", f"rank 7 step {i}") for i in range(8)]
+    noise = [doc(100 + i % 400, 10 + i / 10_000, "INFO", "x" * 150) for i in range(40_000)]
+    failure = [doc(7, 20, "CRITICAL", "rank 7 died")]
+    if rotated:
+        (run / "app.jsonl.1").write_text("\n".join(early + noise[:20_000]) + "\n")
+        (run / "app.jsonl").write_text("\n".join(noise[20_000:] + failure) + "\n")
+    else:
+        (run / "app.jsonl").write_text("\n".join(early + noise + failure) + "\n")
+    assert sum(p.stat().st_size for p in run.iterdir()) > 6 << 20
+    found = triage_json(run)
+    assert found["first_failure"]["message"] == "rank 7 died"
+    before = [r["message"] for r in found["first_failure"]["before"]]
+    assert before == [f"rank 7 step {i}" for i in range(3, 8)]
+
+
+@pytest.mark.parametrize("layout", ["torchrun", "ray"])
+def test_json_dumps_spacing_triages_the_same(tmp_path: Path, layout: str) -> None:
+    """Another writer's lines with json.dumps's default ", " and ": " hold the same
+    records: the triage (processes, the records before the failure) is the same."""
+    compact = make_run(tmp_path / "compact", 64, layout, seed=5)
+    make_run(tmp_path / "spaced", 64, layout, seed=5, separators=(", ", ": "))
+    found = triage_json(tmp_path / "spaced")
+    assert found == triage_json(tmp_path / "compact")
+    assert found["processes"] == compact.processes
+    assert [r["message"] for r in found["first_failure"]["before"]] == compact.before

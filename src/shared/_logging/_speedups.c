@@ -748,8 +748,9 @@ static void classify(const char *line, const char *end, Py_ssize_t *objects, Py_
 
 /* scan_block(block, key) -> (lines, objects, blank, found, distinct): the
  * block's lines (its newlines + 1), how many are JSON objects in shape and how
- * many blank; how many times ``key`` (b'"process":', from fields.py) is
- * followed by digits and a comma; and those digit runs, each once, as bytes.
+ * many blank; how many times ``key`` (b'"process"', from fields.py) is
+ * followed by a colon, digits, and a comma or brace (spaces allowed around
+ * the colon and the digits); and those digit runs, each once, as bytes.
  * What the regexes of logview/_triage.py find, without an object per line:
  * the triage of a shared file (every rank's lines interleaved) needs each
  * line's pid only to learn which processes wrote the file. */
@@ -777,18 +778,33 @@ static PyObject *scan_block(PyObject *module, PyObject *const *args, Py_ssize_t 
         if (at == NULL) {
             break;
         }
-        const char *digits = at + key_size, *q = digits;
-        while (q < end && *q >= '0' && *q <= '9') {
+        /* key [ \t]* : [ \t]* digits [ \t]* (, or }): compact or json.dumps's ": " */
+        const char *q = at + key_size;
+        while (q < end && (*q == ' ' || *q == '\t')) {
             q++;
         }
-        if (q > digits && q < end && *q == ',') {
+        const char *digits = q < end && *q == ':' ? q + 1 : NULL;
+        if (digits != NULL) {
+            while (digits < end && (*digits == ' ' || *digits == '\t')) {
+                digits++;
+            }
+            q = digits;
+            while (q < end && *q >= '0' && *q <= '9') {
+                q++;
+            }
+        }
+        const char *after = q;
+        while (after < end && (*after == ' ' || *after == '\t')) {
+            after++;
+        }
+        if (digits != NULL && q > digits && after < end && (*after == ',' || *after == '}')) {
             found++;
             if (spans_add(&spans, digits, q - digits) < 0) {
                 PyMem_Free(spans.text);
                 PyMem_Free(spans.size);
                 return NULL;
             }
-            p = q + 1;
+            p = after + 1;
         } else {
             p = at + 1;
         }

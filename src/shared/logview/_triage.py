@@ -51,9 +51,10 @@ _HISTORY_CHUNKS: Final = 2
 #: Lines that are JSON objects, counted per chunk without splitting it.
 _OBJECT_LINE: Final = re.compile(rb"^[ \t]*\{[^\n]*\}[ \t\r]*$", re.M)
 #: Our records' process and host (the writer puts them in this order).
-_PID_KEY: Final = f'"{F.PROCESS}":'.encode()
-_PID: Final = re.compile(re.escape(_PID_KEY) + rb"(\d+),")
-_HOST: Final = re.compile(rb'"hostname":"((?:[^"\\\n]|\\.)*)"')
+#: Our records' pid: "process":123, as we write it, or "process": 123, as
+#: json.dumps writes it (or last in its object, before a brace).
+_PID_KEY: Final = f'"{F.PROCESS}"'.encode()
+_PID: Final = re.compile(re.escape(_PID_KEY) + rb"[ \t]*:[ \t]*(\d+)[ \t]*[,}]")
 _BLANK_LINE: Final = re.compile(rb"^[ \t\r]*$", re.M)
 #: The last line of a traceback: the exception's type, then its message.
 _RAISED: Final = re.compile(r"([A-Za-z_][\w.]*)(?::|$)")
@@ -94,6 +95,10 @@ class Failure:
     key: str
     rank: int  # 0 CRITICAL, 1 ERROR with an exception, 2 ERROR
     before: list[Record] = field(default_factory=list)
+    #: Where its line is: its source, the chunk's number in it, the line's start
+    #: in that chunk; and whether every earlier chunk was still in memory.
+    where: tuple[Source, int, int] | None = None
+    searched_all: bool = True
 
 
 @dataclass
@@ -142,11 +147,12 @@ def triage(sources: Iterable[Source], counters: Counters) -> Triage:
     for source in sources:
         history: deque[bytes] = deque(maxlen=_HISTORY_CHUNKS)
         known: set[bytes] = set()  # pids of this source whose host is known
-        for data, end in _pieces(source, counters):
+        for ordinal, (data, end) in enumerate(_pieces(source, counters)):
             block = data if end < 0 else data[:end]
             if not block:
                 continue
             history.append(block)
+            place = _Place(source, ordinal, history)
             objects, others, pids = _scan(block, known)
             found.records += objects
             counters.skipped += others  # torn or not JSON
@@ -154,8 +160,21 @@ def triage(sources: Iterable[Source], counters: Counters) -> Triage:
             for start in sorted(prefilter.line_starts(block, len(block))):
                 stop = block.find(b"\n", start)
                 line = block[start : stop if stop >= 0 else len(block)]
-                _add(found, line, start, history, counters)
+                _add(found, line, start, place, counters)
+    failure = found.failure
+    if failure is not None and len(failure.before) < BEFORE and not failure.searched_all:
+        failure.before = _before_in_source(failure)
     return found
+
+
+@dataclass
+class _Place:
+    """The chunk being read: its source, its number there, and the chunks still
+    in memory (it is the newest)."""
+
+    source: Source
+    ordinal: int
+    history: deque[bytes]
 
 
 def _scan(block: bytes, known: set[bytes]) -> tuple[int, int, Iterable[bytes]]:
@@ -190,35 +209,68 @@ def _objects(block: bytes) -> tuple[int, int]:
 
 def _pids(block: bytes, known: set[bytes]) -> Iterable[bytes]:
     """The distinct pids of our records in a block, without the extension. A file
-    one process writes (Ray's layout) costs two counts: when every ``"process":``
-    is followed by that one pid, no regex runs. Otherwise a regex finds them."""
+    one process writes (Ray's layout) costs two counts: when every ``"process"``
+    key is followed by that one pid, no regex runs. Otherwise a regex finds them."""
     if len(known) <= 1:
         first = _PID.search(block)
         if first is not None and (not known or first.group(1) in known):
             pid = first.group(1)
-            if block.count(_PID_KEY + pid + b",") == block.count(_PID_KEY):
+            if block.count(_PID_KEY + b":" + pid + b",") == block.count(_PID_KEY):
                 return (pid,)
     return set(_PID.findall(block))
 
 
+def _spellings(pid: bytes) -> tuple[bytes, ...]:
+    """How a line may hold this pid: compact (ours) or with json.dumps's spaces,
+    before a comma or a brace."""
+    return tuple(_PID_KEY + colon + pid + end for colon in (b":", b": ") for end in (b",", b"}"))
+
+
+def _find_any(block: bytes, needles: tuple[bytes, ...], start: int, stop: int) -> int:
+    """The first place of any of ``needles`` in ``block[start:stop]``, or -1."""
+    found = [at for needle in needles if (at := block.find(needle, start, stop)) >= 0]
+    return min(found, default=-1)
+
+
+def _rfind_any(block: bytes, needles: tuple[bytes, ...], stop: int) -> int:
+    """The last place of any of ``needles`` in ``block[:stop]``, or -1."""
+    return max(block.rfind(needle, 0, stop) for needle in needles)
+
+
 def _processes(block: bytes, pids: Iterable[bytes], known: set[bytes]) -> Iterator[Process]:
     """The (host, pid) pairs of the records in a block. One scan finds the pids;
-    a pid new to this source is paired with the host on its first line. (Two
-    hosts' processes with one pid in one file, neither logging WARNING or above,
-    would count once; every WARNING-or-above record adds its exact pair.)"""
+    a pid new to this source is paired with the host of the first of its lines
+    that parses. (Two hosts' processes with one pid in one file, neither logging
+    WARNING or above, would count once; every WARNING-or-above record adds its
+    exact pair.)"""
     found = set(pids)
     if found <= known:
         return
-    for pid in found - known:  # few: one per new process; its host is on its line
-        at = block.find(_PID_KEY + pid + b",")
-        line_end = block.find(b"\n", at)
-        host = _HOST.search(block, at, len(block) if line_end < 0 else line_end)
-        if host is not None:
-            yield host.group(1).decode("utf-8", "replace"), int(pid)
+    for pid in found - known:  # few: one per new process
+        process = _first_process(block, pid)
+        if process is not None:
+            yield process
     known.update(found)
 
 
-def _add(found: Triage, line: bytes, start: int, history: deque[bytes], counters: Counters) -> None:
+def _first_process(block: bytes, pid: bytes) -> Process | None:
+    needles = _spellings(pid)
+    at = _find_any(block, needles, 0, len(block))
+    for _ in range(8):  # a torn line or a nested "process" key: try the next ones
+        if at < 0:
+            return None
+        line_start = block.rfind(b"\n", 0, at) + 1
+        line_end = block.find(b"\n", at)
+        line_end = len(block) if line_end < 0 else line_end
+        record = parse(block[line_start:line_end])
+        process = _process_of(record.doc) if record is not None else None
+        if process is not None and process[1] == int(pid):
+            return process
+        at = _find_any(block, needles, line_end, len(block))
+    return None
+
+
+def _add(found: Triage, line: bytes, start: int, place: _Place, counters: Counters) -> None:
     record = parse(line)
     if record is None:
         if _OBJECT_LINE.fullmatch(line):  # looked like an object: counted as one above
@@ -258,18 +310,14 @@ def _add(found: Triage, line: bytes, start: int, history: deque[bytes], counters
     if len(kind.held) < SEARCHABLE and (found.held < _HELD or not kind.held):
         kind.held.append(record)
         found.held += 1
-    _consider_failure(found, record, key, process, (start, history))
+    _consider_failure(found, record, key, process, start=start, place=place)
 
 
 def _consider_failure(
-    found: Triage,
-    record: Record,
-    key: str,
-    process: Process | None,
-    where: tuple[int, deque[bytes]],
+    found: Triage, record: Record, key: str, process: Process | None, *, start: int, place: _Place
 ) -> None:
     """Keep ``record`` as the first failure if it ranks before the one kept;
-    ``where``: its line's start in the newest chunk, and the chunks in memory."""
+    ``start``: its line's start in the newest chunk of ``place``."""
     if record.levelno >= CRITICAL:
         rank = 0
     elif record.levelno >= ERROR:
@@ -279,25 +327,33 @@ def _consider_failure(
     best = found.failure
     if best is not None and (best.rank, best.key) <= (rank, key):
         return
-    found.failure = Failure(record, key, rank, _before(record, process, *where))
+    found.failure = Failure(
+        record,
+        key,
+        rank,
+        _before(record, process, [(chunk, len(chunk)) for chunk in place.history], start),
+        (place.source, place.ordinal, start),
+        searched_all=place.ordinal < len(place.history),
+    )
 
 
 def _before(
-    record: Record, process: Process | None, start: int, history: deque[bytes]
+    record: Record, process: Process | None, chunks: list[tuple[bytes, int]], start: int
 ) -> list[Record]:
     """The last BEFORE records of the failure's process before it, oldest first,
-    searched back from its line through the chunks still in memory."""
+    searched back from ``start`` in the last chunk through the earlier ones
+    (each ``(chunk, where it ends)``)."""
     if process is None:
         return []
-    pid_text = _PID_KEY + str(process[1]).encode() + b","
+    needles = _spellings(str(process[1]).encode())
+    limit = sort_key(record.time) or ""
     found: list[Record] = []
-    chunks = list(history)
-    end = start
     for index in range(len(chunks) - 1, -1, -1):
-        block = chunks[index]
-        stop = end if index == len(chunks) - 1 else len(block)
+        block, stop = chunks[index]
+        if index == len(chunks) - 1:
+            stop = start
         while len(found) < BEFORE:
-            at = block.rfind(pid_text, 0, stop)
+            at = _rfind_any(block, needles, stop)
             if at < 0:
                 break
             line_start = block.rfind(b"\n", 0, at) + 1
@@ -306,7 +362,7 @@ def _before(
             if (
                 candidate is not None
                 and _process_of(candidate.doc) == process
-                and (sort_key(candidate.time) or "") <= (sort_key(record.time) or "")
+                and (sort_key(candidate.time) or "") <= limit
             ):
                 found.append(candidate)
             stop = line_start
@@ -314,6 +370,28 @@ def _before(
             break
     found.reverse()
     return found
+
+
+def _before_in_source(failure: Failure) -> list[Record]:
+    """:func:`_before` when the chunks in memory held fewer than BEFORE records
+    of the failing process (it was quiet while others wrote megabytes): its
+    source is read again from the start up to the failure's line, keeping each
+    chunk's last records of that process. stdin can't be read twice."""
+    assert failure.where is not None
+    source, last, start = failure.where
+    process = _process_of(failure.record.doc)
+    if not source.paths or process is None:
+        return failure.before
+    needles = _spellings(str(process[1]).encode())
+    kept: deque[Record] = deque(maxlen=BEFORE)
+    for ordinal, (data, end) in enumerate(_pieces(source, Counters())):
+        block = data if end < 0 else data[:end]
+        stop = start if ordinal == last else len(block)
+        if _find_any(block, needles, 0, stop) >= 0:
+            kept.extend(_before(failure.record, process, [(block, stop)], stop))
+        if ordinal >= last:
+            break
+    return list(kept)
 
 
 def _process_of(doc: Any) -> Process | None:
