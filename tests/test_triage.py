@@ -482,3 +482,25 @@ def test_json_dumps_spacing_triages_the_same(tmp_path: Path, layout: str) -> Non
     assert found == triage_json(tmp_path / "compact")
     assert found["processes"] == compact.processes
     assert [r["message"] for r in found["first_failure"]["before"]] == compact.before
+
+
+def test_rank_ranges_are_whole_or_cut_with_a_count(tmp_path: Path) -> None:
+    """Ranks as strings (from the RANK variable as it is) count as ranks; two
+    missing ranks still show whole; scattered ones are cut with a count."""
+    path = tmp_path / "app.jsonl"
+    lines = []
+    for rank in range(512):
+        doc = {"timestamp": "2026-01-01T00:00:01.000000+00:00", "level": "WARNING",
+               "logger": "x", "message": "slow", "process": 100 + rank, "hostname": "h",
+               "rank": str(rank)}  # fmt: skip
+        if rank not in (37, 101):
+            lines.append(json.dumps(doc))
+        if rank % 2 == 0:
+            lines.append(json.dumps(dict(doc, message="odd one", rank=rank)))
+    path.write_text("\n".join(lines) + "\n")
+    found = triage_json(path)
+    slow = next(k for k in found["kinds"] if k["template"] == "slow")
+    assert slow["ranks"] == [r for r in range(512) if r not in (37, 101)]
+    text = logview(str(path), "--triage").stdout
+    assert " 0-36,38-100,102-511 " in text
+    assert "… (+" in next(line for line in text.splitlines() if "odd one" in line)

@@ -282,7 +282,7 @@ def _add(found: Triage, line: bytes, start: int, place: _Place, counters: Counte
     key = sort_key(record.time) or ""
     doc = record.doc
     process = _process_of(doc)
-    rank = doc.get(F.RANK)
+    rank = _rank_of(doc)
     template = _templates.get(record.message)
     if template is None:
         if len(_templates) >= 65_536:
@@ -298,7 +298,7 @@ def _add(found: Triage, line: bytes, start: int, place: _Place, counters: Counte
     if process is not None:
         kind.processes.add(process)
         found.processes.add(process)
-    if type(rank) is int:
+    if rank is not None:
         kind.ranks.add(rank)
     if not kind.first_key or key < kind.first_key:
         kind.first_key, kind.first = key, record.time
@@ -401,6 +401,17 @@ def _process_of(doc: Any) -> Process | None:
     return None
 
 
+def _rank_of(doc: Any) -> int | None:
+    """The record's rank: an int from 0, or digits in a string (a writer that
+    sets it from the RANK environment variable as it is)."""
+    rank = doc.get(F.RANK)
+    if type(rank) is int:
+        return rank if rank >= 0 else None
+    if type(rank) is str and rank.isdigit() and len(rank) < 10:
+        return int(rank)
+    return None
+
+
 def _exception_type(record: Record) -> str:
     """The exception's type: ours and loguru's name it; other writers (structlog's
     ``exception``, python-json-logger's ``exc_info``) give only the traceback,
@@ -441,8 +452,8 @@ def who(doc: Any) -> str:
 
 
 def _lane(found: Triage, doc: Any, process: Process | None) -> str:
-    rank = doc.get(F.RANK)
-    if type(rank) is int:
+    rank = _rank_of(doc)
+    if rank is not None:
         label = f"rank {rank}"
     elif process is not None:
         label = doc.get("actor_name") or f"{process[0]}:{process[1]}"

@@ -12,6 +12,8 @@ from ._triage import Kind, Triage, ranges, who
 
 #: A template longer than this is cut on its line of the cascade.
 _TEMPLATE_WIDTH = 110
+#: Rank ranges longer than this are cut (at a comma) on a line of the cascade.
+_RANKS_WIDTH = 48
 
 
 def as_json(found: Triage) -> dict[str, Any]:
@@ -87,14 +89,27 @@ def _short(time: str) -> str:
     return time
 
 
+def _ranks_text(ranks: set[int]) -> str:
+    """The ranks as ranges, whole up to _RANKS_WIDTH characters (it widens its
+    column); past it, cut at a comma with how many ranks are left out."""
+    text = ranges(ranks) or "-"
+    if len(text) <= _RANKS_WIDTH:
+        return text
+    kept = text[: text.rfind(",", 0, _RANKS_WIDTH - 12)]
+    shown = sum(
+        int(b) - int(a) + 1 if "-" in piece else 1
+        for piece in kept.split(",")
+        for a, _, b in [piece.partition("-")]
+    )
+    return f"{kept},… (+{len(ranks) - shown})"
+
+
 def _cascade_line(kind: Kind) -> str:
     exception = f"{kind.exception_type}: " if kind.exception_type else ""
     what = f"{kind.level} {kind.logger}: {exception}{kind.template}"
     if len(what) > _TEMPLATE_WIDTH:
         what = what[: _TEMPLATE_WIDTH - 1] + "…"
-    rank_text = ranges(kind.ranks) or "-"
-    if len(rank_text) > 14:
-        rank_text = rank_text[:13] + "…"
+    rank_text = _ranks_text(kind.ranks)
     return escape_controls(
         f"  {kind.count:>7} {len(kind.processes):>5}  {rank_text:<14} "
         f"{_short(kind.first_key or kind.first):<23} {_short(kind.last_key or kind.last):<23} "
