@@ -504,3 +504,19 @@ def test_rank_ranges_are_whole_or_cut_with_a_count(tmp_path: Path) -> None:
     text = logview(str(path), "--triage").stdout
     assert " 0-36,38-100,102-511 " in text
     assert "… (+" in next(line for line in text.splitlines() if "odd one" in line)
+
+
+@pytest.mark.parametrize(
+    "option", [["--since", "1h"], ["--level", "ERROR"], ["-n", "0"], ["--follow"], ["--stats"]]
+)
+def test_options_that_select_records_are_refused_with_triage(
+    tmp_path: Path, option: list[str]
+) -> None:
+    """The triage is of the whole run: a filter would change its first failure,
+    so it is refused by name, not silently ignored."""
+    path = tmp_path / "app.jsonl"
+    path.write_text("")
+    result = logview(str(path), "--triage", *option, check=False)
+    assert result.returncode == 2
+    assert f"{option[0]} cannot be combined with --triage" in result.stderr
+    assert result.stdout == ""

@@ -100,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sources = expand(paths)
         if args.n is not None and args.n < 0:
             raise UsageError(f"-n must be 0 or more, got {args.n}")
+        if args.triage or args.html:
+            _check_triage_options(args)
     except (UsageError, FileNotFoundError) as error:
         print(f"logview: {error}", file=sys.stderr)
         return 2
@@ -125,6 +127,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()
         _report(counters)
     return 0
+
+
+#: What selects or shapes printed records: the triage reads the whole run.
+_NOT_WITH_TRIAGE: Final = {
+    "level": "--level", "logger": "--logger", "grep": "--grep", "where": "--where",
+    "since": "--since", "until": "--until", "n": "-n", "follow": "--follow", "stats": "--stats",
+}  # fmt: skip
+
+
+def _check_triage_options(args: argparse.Namespace) -> None:
+    given = [
+        flag
+        for name, flag in _NOT_WITH_TRIAGE.items()
+        if (value := getattr(args, name)) is not None and value is not False and value != []
+    ]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} cannot be combined with --triage or --html: the triage "
+            "reads the whole run; with them, it would not be the run's first failure. "
+            "--triage takes --json and --html REPORT"
+        )
 
 
 def _triage(sources: list[Source], args: argparse.Namespace, counters: Counters) -> int:
