@@ -520,3 +520,26 @@ def test_options_that_select_records_are_refused_with_triage(
     assert result.returncode == 2
     assert f"{option[0]} cannot be combined with --triage" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_long_traceback_keeps_its_head_and_its_error_in_text_and_all_in_json(
+    tmp_path: Path,
+) -> None:
+    frames = [f'  File "/app/deep.py", line {n}, in recurse\n    return recurse(n - 1)'
+              for n in range(40)]  # fmt: skip
+    traceback = "Traceback (most recent call last):\n" + "\n".join(frames)
+    traceback += "\nRecursionError: maximum recursion depth exceeded"
+    doc = {"timestamp": "2026-01-01T00:00:01.000000+00:00", "level": "CRITICAL",
+           "logger": "uncaught", "message": "uncaught exception: RecursionError",
+           "process": 5, "hostname": "h",
+           "exception": {"type": "RecursionError", "message": "maximum recursion depth exceeded",
+                         "traceback": traceback}}  # fmt: skip
+    path = tmp_path / "app.jsonl"
+    path.write_text(json.dumps(doc) + "\n")
+    out = logview(str(path), "--triage").stdout
+    assert len(out.splitlines()) < 35
+    assert "  Traceback (most recent call last):" in out
+    assert "  RecursionError: maximum recursion depth exceeded" in out
+    assert "lines (--triage --json has them all)" in out
+    found = triage_json(path)
+    assert found["first_failure"]["exception"]["traceback"] == traceback

@@ -12,6 +12,8 @@ from ._triage import Kind, Triage, ranges, who
 
 #: A template longer than this is cut on its line of the cascade.
 _TEMPLATE_WIDTH = 110
+#: A longer traceback is shown by its head and tail in the text (whole in JSON).
+_TRACEBACK_LINES = 24
 #: Rank ranges longer than this are cut (at a comma) on a line of the cascade.
 _RANKS_WIDTH = 48
 
@@ -67,7 +69,7 @@ def as_text(found: Triage) -> str:
         out.append(f"first failure: {_line(record)}")
         out.append(f"  by {escape_controls(who(record.doc))}")
         if record.exc:
-            out.extend("  " + line for line in escape_block(record.exc).rstrip("\n").split("\n"))
+            out.extend("  " + line for line in _traceback_lines(record.exc))
         if failure.before:
             out.append(f"  before it, the last {len(failure.before)} records of that process:")
             out.extend(f"    {_line(r)}" for r in failure.before)
@@ -75,6 +77,23 @@ def as_text(found: Triage) -> str:
     out.append(f"  {'count':>7} {'procs':>5}  {'ranks':<14} {'first':<23} {'last':<23} kind")
     out.extend(_cascade_line(kind) for kind in kinds)
     return "\n".join(out) + "\n"
+
+
+def _traceback_lines(text: str) -> list[str]:
+    """The traceback whole up to _TRACEBACK_LINES lines. A longer one (deep
+    recursion, a chained error) keeps its first lines and its last ones, where
+    the error is, so the triage of a 512-rank run still fits a screen; the
+    JSON and the HTML report always hold it whole."""
+    lines = escape_block(text).rstrip("\n").split("\n")
+    if len(lines) <= _TRACEBACK_LINES:
+        return lines
+    head, tail = 4, _TRACEBACK_LINES - 5
+    left_out = len(lines) - head - tail
+    return [
+        *lines[:head],
+        f"  ... {left_out} lines (--triage --json has them all) ...",
+        *lines[-tail:],
+    ]
 
 
 def _line(record: Record) -> str:
