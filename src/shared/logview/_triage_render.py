@@ -58,8 +58,9 @@ def _kind(kind: Kind) -> dict[str, Any]:
 def as_text(found: Triage) -> str:
     kinds = found.ordered_kinds()
     out = [
-        f"run: {found.records} records from {len(found.processes)} processes; "
-        f"{len(kinds)} kinds of WARNING and above"
+        f"run: {_count(found.records, 'record')} from "
+        f"{_count(len(found.processes), 'process', 'processes')}; "
+        f"{_count(len(kinds), 'kind')} of WARNING and above"
     ]
     failure = found.failure
     if failure is None:
@@ -71,12 +72,17 @@ def as_text(found: Triage) -> str:
         if record.exc:
             out.extend("  " + line for line in _traceback_lines(record.exc))
         if failure.before:
-            out.append(f"  before it, the last {len(failure.before)} records of that process:")
+            last = "record" if len(failure.before) == 1 else f"{len(failure.before)} records"
+            out.append(f"  before it, the last {last} of that process:")
             out.extend(f"    {_line(r)}" for r in failure.before)
     out.append("cascade (WARNING and above, collapsed across processes, by first occurrence):")
     out.append(f"  {'count':>7} {'procs':>5}  {'ranks':<14} {'first':<23} {'last':<23} kind")
     out.extend(_cascade_line(kind) for kind in kinds)
     return "\n".join(out) + "\n"
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _traceback_lines(text: str) -> list[str]:
