@@ -58,6 +58,8 @@ _PID: Final = re.compile(re.escape(_PID_KEY) + rb"[ \t]*:[ \t]*(\d+)[ \t]*[,}]")
 _BLANK_LINE: Final = re.compile(rb"^[ \t\r]*$", re.M)
 #: The last line of a traceback: the exception's type, then its message.
 _RAISED: Final = re.compile(r"([A-Za-z_][\w.]*)(?::|$)")
+#: The first window searched for a process's line (then 8 times wider, and so on).
+_WINDOW: Final = 1 << 14
 #: Records kept for the HTML report's search box, shared fairly among kinds.
 SEARCHABLE: Final = 10_000
 #: Records held while reading, before the fair pick; past it, only a kind that
@@ -227,47 +229,54 @@ def _spellings(pid: bytes) -> tuple[bytes, ...]:
 
 
 def _find_any(block: bytes, needles: tuple[bytes, ...], start: int, stop: int) -> int:
-    """The first place of any of ``needles`` in ``block[start:stop]``, or -1."""
-    found = [at for needle in needles if (at := block.find(needle, start, stop)) >= 0]
-    return min(found, default=-1)
+    """The first place of any of ``needles`` in ``block[start:stop]``, or -1.
+    Searched in growing windows: a spelling the block never uses must not cost
+    a scan of the whole block each time the others are found near."""
+    window = _WINDOW
+    while True:
+        end = min(stop, start + window)
+        found = [at for needle in needles if (at := block.find(needle, start, end)) >= 0]
+        if found or end >= stop:
+            return min(found, default=-1)
+        window *= 8
 
 
 def _rfind_any(block: bytes, needles: tuple[bytes, ...], stop: int) -> int:
-    """The last place of any of ``needles`` in ``block[:stop]``, or -1."""
-    return max(block.rfind(needle, 0, stop) for needle in needles)
+    """The last place of any of ``needles`` in ``block[:stop]``, or -1 (growing
+    windows back from ``stop``, as :func:`_find_any`)."""
+    window = _WINDOW
+    while True:
+        begin = max(0, stop - window)
+        found = max(block.rfind(needle, begin, stop) for needle in needles)
+        if found >= 0 or begin == 0:
+            return found
+        window *= 8
 
 
 def _processes(block: bytes, pids: Iterable[bytes], known: set[bytes]) -> Iterator[Process]:
-    """The (host, pid) pairs of the records in a block. One scan finds the pids;
-    a pid new to this source is paired with the host of the first of its lines
-    that parses. (Two hosts' processes with one pid in one file, neither logging
-    WARNING or above, would count once; every WARNING-or-above record adds its
-    exact pair.)"""
-    found = set(pids)
-    if found <= known:
+    """The (host, pid) pairs of the records in a block. One scan found the pids;
+    a pid new to this source is paired with the host of its first line that
+    parses, all new pids in one walk over the block's pids that stops when each
+    has its host (near the start: a new process shows up early). (Two hosts'
+    processes with one pid in one file, neither logging WARNING or above, would
+    count once; every WARNING-or-above record adds its exact pair.)"""
+    wanted = set(pids) - known
+    if not wanted:
         return
-    for pid in found - known:  # few: one per new process
-        process = _first_process(block, pid)
-        if process is not None:
-            yield process
-    known.update(found)
-
-
-def _first_process(block: bytes, pid: bytes) -> Process | None:
-    needles = _spellings(pid)
-    at = _find_any(block, needles, 0, len(block))
-    for _ in range(8):  # a torn line or a nested "process" key: try the next ones
-        if at < 0:
-            return None
-        line_start = block.rfind(b"\n", 0, at) + 1
-        line_end = block.find(b"\n", at)
-        line_end = len(block) if line_end < 0 else line_end
-        record = parse(block[line_start:line_end])
+    known.update(wanted)
+    for match in _PID.finditer(block):
+        pid = match.group(1)
+        if pid not in wanted:
+            continue
+        line_start = block.rfind(b"\n", 0, match.start()) + 1
+        line_end = block.find(b"\n", match.end())
+        record = parse(block[line_start : line_end if line_end >= 0 else len(block)])
         process = _process_of(record.doc) if record is not None else None
         if process is not None and process[1] == int(pid):
-            return process
-        at = _find_any(block, needles, line_end, len(block))
-    return None
+            yield process
+            wanted.discard(pid)
+            if not wanted:
+                return
 
 
 def _add(found: Triage, line: bytes, start: int, place: _Place, counters: Counters) -> None:
