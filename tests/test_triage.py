@@ -280,6 +280,9 @@ def _open_report(report: Path, screenshot: str) -> dict[str, Any]:
         search.send_keys("TimeoutError")
         shown["search_note"] = browser.find_element("id", "search-note").text
         browser.save_screenshot(str(SCREENSHOTS / screenshot.replace(".png", "-search.png")))
+        search.clear()
+        search.send_keys("entering attention block")  # the failing rank's INFO record
+        shown["info_note"] = browser.find_element("id", "search-note").text
         shown["console"] = [
             entry for entry in browser.get_log("browser") if entry.get("level") == "SEVERE"
         ]
@@ -312,6 +315,8 @@ def test_the_html_report_of_a_64_rank_run_in_a_real_browser(tmp_path: Path) -> N
     assert shown["timeline_height"] > 0
     assert shown["seconds"] < 2.0  # the first failure and kinds are there when it loads
     assert "63 matching" in shown["search_note"]
+    # 1,796 records fit the search box: INFO records are searchable too.
+    assert shown["info_note"].startswith("1 matching record (every record of the run)")
     assert shown["console"] == []
     assert [u for u in shown["requests"] if not u.startswith("file://")] == []
 
@@ -341,6 +346,7 @@ def test_the_html_report_of_a_512_rank_run_with_a_storm_stays_small(tmp_path: Pa
     # searchable: the 10,000 rows are shared among the 25 kinds (about 450 each).
     matching = int(shown["search_note"].split(" ", 1)[0])
     assert 400 <= matching <= 511
+    assert shown["info_note"].startswith("0 matching WARNING-or-above records")
     assert shown["console"] == []
     assert [u for u in shown["requests"] if not u.startswith("file://")] == []
 

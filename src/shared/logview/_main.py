@@ -158,7 +158,7 @@ def _triage(sources: list[Source], args: argparse.Namespace, counters: Counters)
     from ._triage_render import as_json, as_text  # noqa: PLC0415
 
     try:
-        found = triage(sources, counters)
+        found = triage(sources, counters, search_all=bool(args.html))
     except BrokenPipeError:
         _silence_stdout()
         return 0

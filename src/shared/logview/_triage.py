@@ -114,18 +114,25 @@ class Triage:
     marks: list[tuple[str, str, int]] = field(default_factory=list)
     searchable_total: int = 0
     held: int = 0
+    #: While reading with search_all: every line so far (None once too many).
+    lower: list[bytes] | None = None
+    #: After reading: the records below WARNING, when the run fits the search box.
+    lower_records: list[Record] | None = None
     lanes: dict[str, str] = field(default_factory=dict)  # label -> who (host pid rank)
 
     def ordered_kinds(self) -> list[Kind]:
         return sorted(self.kinds.values(), key=lambda kind: kind.first_key)
 
     def searchable(self) -> list[Record]:
-        """At most SEARCHABLE records for the search box, in time order: each
-        kind's first records, the room shared fairly among kinds, so a storm
-        of one kind cannot crowd out the timeouts that follow it."""
+        """At most SEARCHABLE records for the search box, in time order: every
+        record when the run fits; otherwise the WARNING-and-above ones, each
+        kind's first records with the room shared fairly among kinds, so a
+        storm of one kind cannot crowd out the timeouts that follow it."""
         kinds = [kind for kind in self.ordered_kinds() if kind.held]
         shares = fair_shares([len(kind.held) for kind in kinds], SEARCHABLE)
         picked = [r for kind, share in zip(kinds, shares, strict=True) for r in kind.held[:share]]
+        if self.lower_records is not None:  # the run fits: every record
+            picked.extend(self.lower_records)
         picked.sort(key=lambda record: sort_key(record.time) or "")
         return picked
 
@@ -141,9 +148,13 @@ def fair_shares(sizes: list[int], room: int) -> list[int]:
     return shares
 
 
-def triage(sources: Iterable[Source], counters: Counters) -> Triage:
-    """Read every source once and triage the run."""
+def triage(sources: Iterable[Source], counters: Counters, *, search_all: bool = False) -> Triage:
+    """Read every source once and triage the run. ``search_all`` (the HTML
+    report): while the run's lines fit SEARCHABLE, keep those below WARNING
+    too, so that a small run is searchable whole."""
     found = Triage()
+    if search_all:
+        found.lower = []
     prefilter = level_prefilter(WARNING)
     assert prefilter is not None
     for source in sources:
@@ -159,14 +170,31 @@ def triage(sources: Iterable[Source], counters: Counters) -> Triage:
             found.records += objects
             counters.skipped += others  # torn or not JSON
             found.processes.update(_processes(block, pids, known))
+            if found.lower is not None:
+                _keep_lower(found, block)
             for start in sorted(prefilter.line_starts(block, len(block))):
                 stop = block.find(b"\n", start)
                 line = block[start : stop if stop >= 0 else len(block)]
                 _add(found, line, start, place, counters)
+    if found.lower is not None:
+        parsed = (parse(line) for line in found.lower)
+        found.lower = None
+        found.lower_records = [r for r in parsed if r is not None and r.levelno < WARNING]
     failure = found.failure
     if failure is not None and len(failure.before) < BEFORE and not failure.searched_all:
         failure.before = _before_in_source(failure)
     return found
+
+
+def _keep_lower(found: Triage, block: bytes) -> None:
+    """Keep a block's lines for the search box while the whole run still fits
+    it (WARNING-and-above ones are dropped when parsed); past that, none."""
+    assert found.lower is not None
+    lines = [line for line in block.split(b"\n") if line.strip()]
+    if len(found.lower) + len(lines) > SEARCHABLE:
+        found.lower = None  # too many to search whole: WARNING and above only
+        return
+    found.lower.extend(lines)
 
 
 @dataclass

@@ -9,8 +9,9 @@ the kinds table, and a search box over the WARNING-and-above records.
 
 It stays small for a run of 512 processes and a million records: the
 timeline is counts per (lane, time bucket), not records; the search box holds
-at most SEARCHABLE records (messages cut to 300 characters), each kind's
-first records with the room shared fairly among kinds. All text reaches
+at most SEARCHABLE records (messages cut to 300 characters): every record
+of a run that fits, else the WARNING-and-above ones, each kind's first
+records with the room shared fairly among kinds. All text reaches
 the page through ``textContent``, never as markup.
 """
 
@@ -42,6 +43,7 @@ def render_html(found: Triage, title: str) -> str:
         "timeline": _timeline(found),
         "search": [_searchable(r) for r in found.searchable()],
         "search_total": found.searchable_total,
+        "search_all": found.lower_records is not None,
     }
     blob = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
     # Inside <script>: no "</script>" or "<!--" can end it early.
