@@ -18,25 +18,33 @@ there would count as one record.
 
 Speed: like ``--level WARNING``, a regex over each raw chunk finds the lines
 that may be WARNING or above (LevelPrefilter); only those are parsed. The
-other lines are counted, and their processes collected, by one pass over the
-chunk in C (the extension's scan_block; without it, counts and regexes), never one at a
-time in Python. The records a process wrote
-before its failure are found by searching back from the failure's line in
-the chunks its file still holds in memory.
+other lines are counted, and their processes collected, without parsing them
+(_blocks.py: one pass in C). The records a process wrote before its failure
+are found by searching back from the failure's line in the chunks its file
+still holds in memory, and when those hold too few, by reading it again.
 """
 
 from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from shared._logging import fields as F
-from shared._logging import speedups
 from shared._logging.storms import template_of
 
+from ._blocks import (
+    OBJECT_LINE,
+    Process,
+    find_any,
+    process_of,
+    processes,
+    rfind_any,
+    scan,
+    spellings,
+)
 from ._filters import level_prefilter
 from ._records import LEVELS, Record, parse, sort_key
 from ._sources import CHUNK, Counters, Source, _pieces
@@ -48,18 +56,8 @@ CRITICAL: Final = LEVELS["CRITICAL"]
 BEFORE: Final = 5
 #: Chunks of a source kept in memory to search back from a failure.
 _HISTORY_CHUNKS: Final = 2
-#: Lines that are JSON objects, counted per chunk without splitting it.
-_OBJECT_LINE: Final = re.compile(rb"^[ \t]*\{[^\n]*\}[ \t\r]*$", re.M)
-#: Our records' process and host (the writer puts them in this order).
-#: Our records' pid: "process":123, as we write it, or "process": 123, as
-#: json.dumps writes it (or last in its object, before a brace).
-_PID_KEY: Final = f'"{F.PROCESS}"'.encode()
-_PID: Final = re.compile(re.escape(_PID_KEY) + rb"[ \t]*:[ \t]*(\d+)[ \t]*[,}]")
-_BLANK_LINE: Final = re.compile(rb"^[ \t\r]*$", re.M)
 #: The last line of a traceback: the exception's type, then its message.
 _RAISED: Final = re.compile(r"([A-Za-z_][\w.]*)(?::|$)")
-#: The first window searched for a process's line (then 8 times wider, and so on).
-_WINDOW: Final = 1 << 14
 #: Records kept for the HTML report's search box, shared fairly among kinds.
 SEARCHABLE: Final = 10_000
 #: Records held while reading, before the fair pick; past it, only a kind that
@@ -68,7 +66,6 @@ _HELD: Final = 4 * SEARCHABLE
 #: Time buckets across the HTML report's timeline.
 BUCKETS: Final = 240
 
-Process = tuple[str, int]
 _templates: dict[str, str] = {}  # a storm repeats its messages: template each once
 KindKey = tuple[str, str, str, str]
 
@@ -166,10 +163,10 @@ def triage(sources: Iterable[Source], counters: Counters, *, search_all: bool = 
                 continue
             history.append(block)
             place = _Place(source, ordinal, history)
-            objects, others, pids = _scan(block, known)
+            objects, others, pids = scan(block, known)
             found.records += objects
             counters.skipped += others  # torn or not JSON
-            found.processes.update(_processes(block, pids, known))
+            found.processes.update(processes(block, pids, known))
             if found.lower is not None:
                 _keep_lower(found, block)
             for start in sorted(prefilter.line_starts(block, len(block))):
@@ -207,110 +204,10 @@ class _Place:
     history: deque[bytes]
 
 
-def _scan(block: bytes, known: set[bytes]) -> tuple[int, int, Iterable[bytes]]:
-    """(lines that are JSON objects, other lines that are not blank, the
-    distinct pids of our records) of a block.
-
-    With the C extension, one pass finds them all (speedups.scan_block:
-    memchr and memmem, no object per line). Without it, counts in C where they
-    suffice and regex scans where they don't."""
-    scanned = speedups.scan_block(block, _PID_KEY)
-    if scanned is not None:
-        lines, objects, blank, _, pids = scanned
-        return objects, lines - objects - blank, pids
-    objects, others = _objects(block)
-    return objects, others, _pids(block, known)
-
-
-def _objects(block: bytes) -> tuple[int, int]:
-    """(lines that are JSON objects, other lines that are not blank) in a block.
-
-    The common case costs two counts: every newline sits between ``}`` and
-    ``{``, and the block starts and ends as objects do, so every line is an
-    object in shape. Otherwise (a torn line, a traceback printed into the
-    file, blank lines) each line is matched."""
-    lines = block.count(b"\n") + 1
-    if block[:1] == b"{" and block[-1:] == b"}" and block.count(b"}\n{") == lines - 1:
-        return lines, 0
-    objects = len(_OBJECT_LINE.findall(block))
-    blank = len(_BLANK_LINE.findall(block))
-    return objects, lines - objects - blank
-
-
-def _pids(block: bytes, known: set[bytes]) -> Iterable[bytes]:
-    """The distinct pids of our records in a block, without the extension. A file
-    one process writes (Ray's layout) costs two counts: when every ``"process"``
-    key is followed by that one pid, no regex runs. Otherwise a regex finds them."""
-    if len(known) <= 1:
-        first = _PID.search(block)
-        if first is not None and (not known or first.group(1) in known):
-            pid = first.group(1)
-            if block.count(_PID_KEY + b":" + pid + b",") == block.count(_PID_KEY):
-                return (pid,)
-    return set(_PID.findall(block))
-
-
-def _spellings(pid: bytes) -> tuple[bytes, ...]:
-    """How a line may hold this pid: compact (ours) or with json.dumps's spaces,
-    before a comma or a brace."""
-    return tuple(_PID_KEY + colon + pid + end for colon in (b":", b": ") for end in (b",", b"}"))
-
-
-def _find_any(block: bytes, needles: tuple[bytes, ...], start: int, stop: int) -> int:
-    """The first place of any of ``needles`` in ``block[start:stop]``, or -1.
-    Searched in growing windows: a spelling the block never uses must not cost
-    a scan of the whole block each time the others are found near."""
-    window = _WINDOW
-    while True:
-        end = min(stop, start + window)
-        found = [at for needle in needles if (at := block.find(needle, start, end)) >= 0]
-        if found or end >= stop:
-            return min(found, default=-1)
-        window *= 8
-
-
-def _rfind_any(block: bytes, needles: tuple[bytes, ...], stop: int) -> int:
-    """The last place of any of ``needles`` in ``block[:stop]``, or -1 (growing
-    windows back from ``stop``, as :func:`_find_any`)."""
-    window = _WINDOW
-    while True:
-        begin = max(0, stop - window)
-        found = max(block.rfind(needle, begin, stop) for needle in needles)
-        if found >= 0 or begin == 0:
-            return found
-        window *= 8
-
-
-def _processes(block: bytes, pids: Iterable[bytes], known: set[bytes]) -> Iterator[Process]:
-    """The (host, pid) pairs of the records in a block. One scan found the pids;
-    a pid new to this source is paired with the host of its first line that
-    parses, all new pids in one walk over the block's pids that stops when each
-    has its host (near the start: a new process shows up early). (Two hosts'
-    processes with one pid in one file, neither logging WARNING or above, would
-    count once; every WARNING-or-above record adds its exact pair.)"""
-    wanted = set(pids) - known
-    if not wanted:
-        return
-    known.update(wanted)
-    for match in _PID.finditer(block):
-        pid = match.group(1)
-        if pid not in wanted:
-            continue
-        line_start = block.rfind(b"\n", 0, match.start()) + 1
-        line_end = block.find(b"\n", match.end())
-        record = parse(block[line_start : line_end if line_end >= 0 else len(block)])
-        process = _process_of(record.doc) if record is not None else None
-        if process is not None and process[1] == int(pid):
-            yield process
-            wanted.discard(pid)
-            if not wanted:
-                return
-
-
 def _add(found: Triage, line: bytes, start: int, place: _Place, counters: Counters) -> None:
     record = parse(line)
     if record is None:
-        if _OBJECT_LINE.fullmatch(line):  # looked like an object: counted as one above
+        if OBJECT_LINE.fullmatch(line):  # looked like an object: counted as one above
             found.records -= 1
             counters.skipped += 1
         return
@@ -318,7 +215,7 @@ def _add(found: Triage, line: bytes, start: int, place: _Place, counters: Counte
         return  # a nested "level" key let it through the prefilter
     key = sort_key(record.time) or ""
     doc = record.doc
-    process = _process_of(doc)
+    process = process_of(doc)
     rank = _rank_of(doc)
     template = _templates.get(record.message)
     if template is None:
@@ -382,7 +279,7 @@ def _before(
     (each ``(chunk, where it ends)``)."""
     if process is None:
         return []
-    needles = _spellings(str(process[1]).encode())
+    needles = spellings(str(process[1]).encode())
     limit = sort_key(record.time) or ""
     found: list[Record] = []
     for index in range(len(chunks) - 1, -1, -1):
@@ -390,7 +287,7 @@ def _before(
         if index == len(chunks) - 1:
             stop = start
         while len(found) < BEFORE:
-            at = _rfind_any(block, needles, stop)
+            at = rfind_any(block, needles, stop)
             if at < 0:
                 break
             line_start = block.rfind(b"\n", 0, at) + 1
@@ -398,7 +295,7 @@ def _before(
             candidate = parse(block[line_start : line_end if line_end >= 0 else len(block)])
             if (
                 candidate is not None
-                and _process_of(candidate.doc) == process
+                and process_of(candidate.doc) == process
                 and (sort_key(candidate.time) or "") <= limit
             ):
                 found.append(candidate)
@@ -416,26 +313,19 @@ def _before_in_source(failure: Failure) -> list[Record]:
     chunk's last records of that process. stdin can't be read twice."""
     assert failure.where is not None
     source, last, start = failure.where
-    process = _process_of(failure.record.doc)
+    process = process_of(failure.record.doc)
     if not source.paths or process is None:
         return failure.before
-    needles = _spellings(str(process[1]).encode())
+    needles = spellings(str(process[1]).encode())
     kept: deque[Record] = deque(maxlen=BEFORE)
     for ordinal, (data, end) in enumerate(_pieces(source, Counters())):
         block = data if end < 0 else data[:end]
         stop = start if ordinal == last else len(block)
-        if _find_any(block, needles, 0, stop) >= 0:
+        if find_any(block, needles, 0, stop) >= 0:
             kept.extend(_before(failure.record, process, [(block, stop)], stop))
         if ordinal >= last:
             break
     return list(kept)
-
-
-def _process_of(doc: Any) -> Process | None:
-    host, pid = doc.get(F.HOSTNAME), doc.get(F.PROCESS)
-    if isinstance(host, str) and type(pid) is int:
-        return host, pid
-    return None
 
 
 def _rank_of(doc: Any) -> int | None:
