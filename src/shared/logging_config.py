@@ -451,7 +451,7 @@ def _build(options: Options) -> _Installation:
         flush=handler.flush_records,
         console_shows_crashes=options.console and options.console_level <= logging.CRITICAL,
         handle_sigterm=queued,
-        handler=handler,
+        file_handler=handler if pipeline.console_only is None else None,
     )
     return _Installation(
         options=options, handler=handler, hooks=hooks, console_handler=console_handler

@@ -728,8 +728,8 @@ static int spans_add(Spans *spans, const char *text, Py_ssize_t size) {
 }
 
 /* What one line of a block is: an object (``[ \t]*{ ... }[ \t\r]*``), blank
- * (``[ \t\r]*``), or neither: the regexes _OBJECT_LINE and _BLANK_LINE of
- * logview/_triage.py, line by line. */
+ * (``[ \t\r]*``), or neither: the regexes OBJECT_LINE and _BLANK_LINE of
+ * logview/_blocks.py, line by line. */
 static void classify(const char *line, const char *end, Py_ssize_t *objects, Py_ssize_t *blank) {
     const char *p = line;
     while (p < end && (*p == ' ' || *p == '\t')) {
@@ -751,7 +751,7 @@ static void classify(const char *line, const char *end, Py_ssize_t *objects, Py_
  * many blank; how many times ``key`` (b'"process"', from fields.py) is
  * followed by a colon, digits, and a comma or brace (spaces allowed around
  * the colon and the digits); and those digit runs, each once, as bytes.
- * What the regexes of logview/_triage.py find, without an object per line:
+ * What the regexes of logview/_blocks.py find, without an object per line:
  * the triage of a shared file (every rank's lines interleaved) needs each
  * line's pid only to learn which processes wrote the file. */
 static PyObject *scan_block(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {

@@ -185,10 +185,12 @@ class Hooks:
         flush: Flush,
         console_shows_crashes: bool,
         handle_sigterm: bool,
-        handler: logging.Handler | None = None,
+        file_handler: logging.Handler | None,
     ) -> None:
         self._flush = flush
-        self._handler = handler  # ours on the root: the sys.exit record goes to it alone
+        # Ours on the root, when records reach more than the console: the
+        # sys.exit record goes to it alone. None: there is only the console.
+        self._file_handler = file_handler
         self._console_shows_crashes = console_shows_crashes
         self._handle_sigterm = handle_sigterm
         self._previous_excepthook = sys.excepthook
@@ -273,12 +275,12 @@ class Hooks:
     def _file_only(self, msg: str, args: tuple[object, ...], exc: BaseException) -> None:
         """A CRITICAL crash record for our handler alone, marked so that our
         console does not print it either; other handlers on the root (a
-        framework's own console) never see it."""
-        logger = logging.getLogger(CRASH_LOGGER)
-        handler = self._handler
+        framework's own console) never see it. With only a console, nothing:
+        the program printed the error its own way."""
+        handler = self._file_handler
         if handler is None:
-            logger.critical(msg, *args, exc_info=exc)
             return
+        logger = logging.getLogger(CRASH_LOGGER)
         try:
             caller = sys._getframe(2)  # who called sys.exit: _file_only <- _exit <- it
             record = logger.makeRecord(

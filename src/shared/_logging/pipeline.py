@@ -102,8 +102,6 @@ class Pipeline:
 
     def handle(self, records: Sequence[logging.LogRecord]) -> None:
         if self.console_only is not None and len(records) == 1:
-            if F.CONSOLE_TAKEN in records[0].__dict__:
-                return  # meant for the file only, and there is no file
             self.console_line(records[0], self.console_only)  # the plain console, synchronously
             return
         if not self._take_lock(len(records)):

@@ -115,8 +115,6 @@ class PipelineHandler(RefusesFormatterMixin, NoLockHandleMixin, logging.Handler)
         try:
             console = self.pipeline.console_only
             if console is not None:
-                if _CONSOLE_TAKEN in record.__dict__:
-                    return  # meant for the file only, and there is no file
                 # On the caller's thread, at once: nothing to freeze for later.
                 drop_presentation_extras(record.__dict__)
                 self.pipeline.console_line(record, console, on_caller=True)

@@ -82,22 +82,10 @@ def spellings(pid: bytes) -> tuple[bytes, ...]:
     return tuple(_PID_KEY + colon + pid + end for colon in (b":", b": ") for end in (b",", b"}"))
 
 
-def find_any(block: bytes, needles: tuple[bytes, ...], start: int, stop: int) -> int:
-    """The first place of any of ``needles`` in ``block[start:stop]``, or -1.
-    Searched in growing windows: a spelling the block never uses must not cost
-    a scan of the whole block each time the others are found near."""
-    window = _WINDOW
-    while True:
-        end = min(stop, start + window)
-        found = [at for needle in needles if (at := block.find(needle, start, end)) >= 0]
-        if found or end >= stop:
-            return min(found, default=-1)
-        window *= 8
-
-
 def rfind_any(block: bytes, needles: tuple[bytes, ...], stop: int) -> int:
-    """The last place of any of ``needles`` in ``block[:stop]``, or -1 (growing
-    windows back from ``stop``, as :func:`find_any`)."""
+    """The last place of any of ``needles`` in ``block[:stop]``, or -1. Searched
+    in growing windows back from ``stop``: a spelling the block never uses must
+    not cost a scan of the whole block each time the others are found near."""
     window = _WINDOW
     while True:
         begin = max(0, stop - window)

@@ -38,7 +38,6 @@ from shared._logging.storms import template_of
 from ._blocks import (
     OBJECT_LINE,
     Process,
-    find_any,
     process_of,
     processes,
     rfind_any,
@@ -111,10 +110,9 @@ class Triage:
     marks: list[tuple[str, str, int]] = field(default_factory=list)
     searchable_total: int = 0
     held: int = 0
-    #: While reading with search_all: every line so far (None once too many).
-    lower: list[bytes] | None = None
-    #: After reading: the records below WARNING, when the run fits the search box.
-    lower_records: list[Record] | None = None
+    #: With search_all, every line of the run while they fit the search box
+    #: (None: they did not, or they were not asked for).
+    every_line: list[bytes] | None = None
     lanes: dict[str, str] = field(default_factory=dict)  # label -> who (host pid rank)
 
     def ordered_kinds(self) -> list[Kind]:
@@ -128,8 +126,9 @@ class Triage:
         kinds = [kind for kind in self.ordered_kinds() if kind.held]
         shares = fair_shares([len(kind.held) for kind in kinds], SEARCHABLE)
         picked = [r for kind, share in zip(kinds, shares, strict=True) for r in kind.held[:share]]
-        if self.lower_records is not None:  # the run fits: every record
-            picked.extend(self.lower_records)
+        if self.every_line is not None:  # the run fits: its records below WARNING too
+            parsed = (parse(line) for line in self.every_line)
+            picked.extend(r for r in parsed if r is not None and r.levelno < WARNING)
         picked.sort(key=lambda record: sort_key(record.time) or "")
         return picked
 
@@ -151,7 +150,7 @@ def triage(sources: Iterable[Source], counters: Counters, *, search_all: bool = 
     too, so that a small run is searchable whole."""
     found = Triage()
     if search_all:
-        found.lower = []
+        found.every_line = []
     prefilter = level_prefilter(WARNING)
     assert prefilter is not None
     for source in sources:
@@ -167,31 +166,27 @@ def triage(sources: Iterable[Source], counters: Counters, *, search_all: bool = 
             found.records += objects
             counters.skipped += others  # torn or not JSON
             found.processes.update(processes(block, pids, known))
-            if found.lower is not None:
-                _keep_lower(found, block)
+            if found.every_line is not None:
+                _keep_every_line(found, block)
             for start in sorted(prefilter.line_starts(block, len(block))):
                 stop = block.find(b"\n", start)
                 line = block[start : stop if stop >= 0 else len(block)]
                 _add(found, line, start, place, counters)
-    if found.lower is not None:
-        parsed = (parse(line) for line in found.lower)
-        found.lower = None
-        found.lower_records = [r for r in parsed if r is not None and r.levelno < WARNING]
     failure = found.failure
     if failure is not None and len(failure.before) < BEFORE and not failure.searched_all:
         failure.before = _before_in_source(failure)
     return found
 
 
-def _keep_lower(found: Triage, block: bytes) -> None:
+def _keep_every_line(found: Triage, block: bytes) -> None:
     """Keep a block's lines for the search box while the whole run still fits
-    it (WARNING-and-above ones are dropped when parsed); past that, none."""
-    assert found.lower is not None
+    it; past that, none (the search holds WARNING and above)."""
+    assert found.every_line is not None
     lines = [line for line in block.split(b"\n") if line.strip()]
-    if len(found.lower) + len(lines) > SEARCHABLE:
-        found.lower = None  # too many to search whole: WARNING and above only
+    if len(found.every_line) + len(lines) > SEARCHABLE:
+        found.every_line = None
         return
-    found.lower.extend(lines)
+    found.every_line.extend(lines)
 
 
 @dataclass
@@ -316,13 +311,11 @@ def _before_in_source(failure: Failure) -> list[Record]:
     process = process_of(failure.record.doc)
     if not source.paths or process is None:
         return failure.before
-    needles = spellings(str(process[1]).encode())
     kept: deque[Record] = deque(maxlen=BEFORE)
     for ordinal, (data, end) in enumerate(_pieces(source, Counters())):
         block = data if end < 0 else data[:end]
         stop = start if ordinal == last else len(block)
-        if find_any(block, needles, 0, stop) >= 0:
-            kept.extend(_before(failure.record, process, [(block, stop)], stop))
+        kept.extend(_before(failure.record, process, [(block, stop)], stop))
         if ordinal >= last:
             break
     return list(kept)
@@ -392,21 +385,28 @@ def _lane(found: Triage, doc: Any, process: Process | None) -> str:
     return label
 
 
+def runs(ranks: Iterable[int]) -> list[tuple[int, int]]:
+    """``[0, 1, 2, 3, 5, 6]`` -> ``[(0, 3), (5, 6)]``: consecutive ranks as runs."""
+    found: list[tuple[int, int]] = []
+    for rank in sorted(set(ranks)):
+        if found and rank == found[-1][1] + 1:
+            found[-1] = (found[-1][0], rank)
+        else:
+            found.append((rank, rank))
+    return found
+
+
+def run_text(run: tuple[int, int]) -> str:
+    first, last = run
+    return f"{first}-{last}" if last > first else f"{first}"
+
+
 def ranges(ranks: Iterable[int]) -> str:
     """``[0, 1, 2, 3, 5, 6]`` -> ``"0-3,5-6"``."""
-    ordered = sorted(set(ranks))
-    if not ordered:
-        return ""
-    pieces = []
-    first = last = ordered[0]
-    for rank in ordered[1:]:
-        if rank == last + 1:
-            last = rank
-            continue
-        pieces.append(f"{first}-{last}" if last > first else f"{first}")
-        first = last = rank
-    pieces.append(f"{first}-{last}" if last > first else f"{first}")
-    return ",".join(pieces)
+    return ",".join(run_text(run) for run in runs(ranks))
 
 
-__all__ = ["CHUNK", "Failure", "Kind", "Triage", "fair_shares", "ranges", "triage", "who"]
+__all__ = [
+    "CHUNK", "Failure", "Kind", "Triage", "fair_shares", "ranges", "run_text", "runs", "triage",
+    "who",
+]  # fmt: skip

@@ -43,7 +43,7 @@ def render_html(found: Triage, title: str) -> str:
         "timeline": _timeline(found),
         "search": [_searchable(r) for r in found.searchable()],
         "search_total": found.searchable_total,
-        "search_all": found.lower_records is not None,
+        "search_all": found.every_line is not None,
     }
     blob = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
     # Inside <script>: no "</script>" or "<!--" can end it early.

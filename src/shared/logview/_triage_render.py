@@ -8,7 +8,7 @@ from typing import Any
 from shared._logging.console import escape_block, escape_controls
 
 from ._records import Record
-from ._triage import Kind, Triage, ranges, who
+from ._triage import Kind, Triage, ranges, run_text, runs, who
 
 #: A template longer than this is cut on its line of the cascade.
 _TEMPLATE_WIDTH = 110
@@ -116,17 +116,20 @@ def _short(time: str) -> str:
 
 def _ranks_text(ranks: set[int]) -> str:
     """The ranks as ranges, whole up to _RANKS_WIDTH characters (it widens its
-    column); past it, cut at a comma with how many ranks are left out."""
+    column); past it, the runs that fit and how many ranks are left out."""
     text = ranges(ranks) or "-"
     if len(text) <= _RANKS_WIDTH:
         return text
-    kept = text[: text.rfind(",", 0, _RANKS_WIDTH - 12)]
-    shown = sum(
-        int(b) - int(a) + 1 if "-" in piece else 1
-        for piece in kept.split(",")
-        for a, _, b in [piece.partition("-")]
-    )
-    return f"{kept},… (+{len(ranks) - shown})"
+    pieces: list[str] = []
+    shown = width = 0
+    for run in runs(ranks):
+        piece = run_text(run)
+        width += len(piece) + 1
+        if width > _RANKS_WIDTH - 12:
+            break
+        pieces.append(piece)
+        shown += run[1] - run[0] + 1
+    return f"{','.join(pieces)},… (+{len(ranks) - shown})"
 
 
 def _cascade_line(kind: Kind) -> str:
